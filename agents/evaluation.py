@@ -1,0 +1,74 @@
+"""Evaluate any policy on an environment and collect the return and every reward term per episode.
+
+Episode ``i`` is reset with seed ``seed + i``, so different policies evaluated with the same ``seed`` face
+the same start states (common random numbers: their difference has far less variance).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import pandas as pd
+
+from splitgym.agents.policy import Policy
+
+__all__ = ["evaluate", "normalized_score", "summarize"]
+
+
+def evaluate(
+    policy: Policy,
+    env: gym.Env[Any, Any],
+    episodes: int,
+    seed: int = 0,
+    deterministic: bool = True,
+) -> pd.DataFrame:
+    """One row per episode: ``return``, ``length``, the sum of every ``r_*`` reward term in ``info`` and
+    the mean of every other numeric ``info`` entry (e.g. ``quality``, ``split``)."""
+    if episodes < 1:
+        from splitgym.errors import ConfigError
+
+        raise ConfigError(f"episodes must be >= 1, got {episodes}")
+    rows = []
+    for i in range(episodes):
+        obs, _ = env.reset(seed=seed + i)
+        state: Any = None
+        start = True
+        total, length = 0.0, 0
+        sums: dict[str, float] = {}
+        done = False
+        while not done:
+            action, state = policy.predict(
+                obs, state=state, episode_start=np.array([start]), deterministic=deterministic
+            )
+            start = False
+            obs, reward, terminated, truncated, info = env.step(action)
+            total += float(reward)
+            length += 1
+            for key, value in info.items():
+                if isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
+                    sums[key] = sums.get(key, 0.0) + float(value)
+            done = terminated or truncated
+        row: dict[str, float] = {"return": total, "length": float(length)}
+        for key, value in sums.items():
+            row[key] = value if key.startswith("r_") else value / length
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def summarize(frame: pd.DataFrame) -> dict[str, float]:
+    """Mean of every column, plus ``return_std`` and the standard error ``return_sem``."""
+    out = {str(k): float(v) for k, v in frame.mean(numeric_only=True).items()}
+    out["return_std"] = float(frame["return"].std(ddof=1)) if len(frame) > 1 else 0.0
+    out["return_sem"] = out["return_std"] / float(np.sqrt(len(frame)))
+    return out
+
+
+def normalized_score(
+    returns: Mapping[str, float], agent: str, low: str = "random", high: str = "oracle"
+) -> float:
+    """``(R_agent - R_low) / (R_high - R_low)``: 0 is the low reference policy, 1 the high one."""
+    span = returns[high] - returns[low]
+    return float("nan") if span == 0 else (returns[agent] - returns[low]) / span

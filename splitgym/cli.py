@@ -1,0 +1,254 @@
+"""The ``splitgym`` command line: list environments, train, evaluate, benchmark, demo.
+
+A user's mistake (unknown env ID, algorithm or parameter, a bad value, a malformed file) prints one line,
+``splitgym: error: ...``, and exits with status 2; no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from splitgym.errors import SplitGymError
+
+__all__ = ["main"]
+
+
+def _cmd_envs(args: argparse.Namespace) -> int:
+    import splitgym
+
+    width = max(len(e.env_id) for e in splitgym.ENVS)
+    for entry in splitgym.ENVS:
+        print(f"{entry.env_id:<{width}}  {entry.summary}")
+    return 0
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from splitgym.agents.evaluation import evaluate
+    from splitgym.agents.hyperparams import parse_kv
+    from splitgym.agents.sb3 import load_model, make_env, summary_line, train
+
+    result = train(
+        env_id=args.env,
+        algo=args.algo,
+        n_timesteps=args.n_timesteps,
+        seed=args.seed,
+        env_kwargs=parse_kv(args.env_kwargs, "--env-kwargs"),
+        hyperparams=parse_kv(args.hyperparams, "--hyperparams"),
+        root=Path(args.log_folder),
+        progress=args.progress,
+        tensorboard=Path(args.tensorboard) if args.tensorboard else None,
+        eval_episodes=args.eval_episodes,
+        command=["splitgym", *sys.argv[1:]],
+        args=vars(args) | {"func": None},
+        verbose=args.verbose,
+    )
+    print(f"trained {result.timesteps} steps in {result.seconds:.1f} s -> {result.run}")
+    model, config = load_model(result.run)
+    env = make_env(config["env_id"], config.get("env_kwargs") or {})
+    print(summary_line(args.algo, evaluate(model, env, args.eval_episodes, seed=1_000_000)))
+    return 0
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from splitgym.agents.evaluation import evaluate, normalized_score, summarize
+    from splitgym.agents.sb3 import evaluate_run, make_env, summary_line
+
+    frame, config = evaluate_run(Path(args.run), episodes=args.episodes, seed=args.seed)
+    env_id = str(config["env_id"])
+    print(f"{args.run}: {config['algo']} on {env_id}, {args.episodes} episodes (seed {args.seed})")
+    print(summary_line(str(config["algo"]), frame))
+    if args.baselines:
+        from splitgym.agents.baselines import BestSplitPolicy, PlanningOracle, RandomPolicy
+
+        env = make_env(env_id, config.get("env_kwargs") or {})
+        returns = {"agent": summarize(frame)["return"]}
+        for name, policy in (
+            ("random", RandomPolicy(env.action_space, seed=args.seed)),
+            ("best_split", BestSplitPolicy(env)),
+            ("oracle", PlanningOracle(env)),
+        ):
+            baseline = evaluate(policy, env, args.episodes, seed=args.seed)
+            returns[name] = summarize(baseline)["return"]
+            print(summary_line(name, baseline))
+        print(
+            "normalised score (0 random, 1 best split per state): "
+            f"{normalized_score(returns, 'agent', 'random', 'best_split'):.3f}"
+        )
+    return 0
+
+
+def _print_scores(frame: Any) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="PPO (paper settings) on splitgym/PaperSplit-v0: mean episode return")
+    for col in (
+        "observation",
+        "seed",
+        "timesteps",
+        "train_s",
+        "random",
+        "ppo",
+        "best_split",
+        "oracle",
+        "score",
+    ):
+        table.add_column(col, justify="right")
+    for _, row in frame.iterrows():
+        table.add_row(
+            str(row["observation"]),
+            str(row["seed"]),
+            str(row["timesteps"]),
+            f"{row['train_s']:.0f}",
+            f"{row['random']:.4f}",
+            f"{row['ppo']:.4f}",
+            f"{row['best_split']:.4f}",
+            f"{row['oracle']:.4f}",
+            f"{row['score']:.3f}",
+        )
+    Console().print(table)
+    print(
+        "score: 0 = uniformly random policy, 1 = best-split-per-state policy read from the table; "
+        "the oracle (look-ahead knowing the step count) scores",
+        f"{frame['oracle_score'].iloc[0]:.3f}",
+    )
+
+
+def _cmd_paper_score(args: argparse.Namespace) -> int:
+    from splitgym.benchmarks.paper_score import paper_score
+
+    frame = paper_score(
+        observations=args.observations,
+        seeds=args.seeds,
+        n_timesteps=args.n_timesteps,
+        episodes=args.episodes,
+        root=Path(args.log_folder),
+        out=Path(args.out) if args.out else None,
+        progress=args.progress,
+    )
+    _print_scores(frame)
+    if args.out:
+        print(f"results written to {Path(args.out) / 'paper_score.csv'}")
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from splitgym.benchmarks.paper_score import paper_score
+
+    print(f"Training PPO with the paper's settings on splitgym/PaperSplit-v0 ({args.n_timesteps} steps) ...")
+    frame = paper_score(
+        observations=("normalized",),
+        seeds=(0,),
+        n_timesteps=args.n_timesteps,
+        episodes=args.episodes,
+        root=Path(args.log_folder),
+        progress=args.progress,
+    )
+    _print_scores(frame)
+    print(f"run folder: {frame['run'].iloc[0]}  (try: splitgym evaluate {frame['run'].iloc[0]} --baselines)")
+    return 0
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line (and a pointer to ``--help``)."""
+
+    def error(self, message: str) -> Any:
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from splitgym.agents.sb3 import ALGOS
+
+    parser = _Parser(prog="splitgym", description="Split LLM inference at the wireless edge.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("envs", help="list the registered environments")
+    p.set_defaults(func=_cmd_envs)
+
+    p = sub.add_parser("train", help="train a stable-baselines3 agent into a run folder")
+    p.add_argument("--env", required=True, help="environment ID, e.g. splitgym/PaperSplit-v0")
+    p.add_argument("--algo", required=True, choices=ALGOS, help="algorithm")
+    p.add_argument("-n", "--n-timesteps", type=_positive_int, default=None, help="steps (default: YAML)")
+    p.add_argument("--seed", type=_seed, default=0)
+    p.add_argument("--env-kwargs", nargs="*", metavar="KEY:VALUE", help="environment overrides (YAML values)")
+    p.add_argument("--hyperparams", nargs="*", metavar="KEY:VALUE", help="hyperparameter overrides")
+    p.add_argument("--progress", "-P", action="store_true", help="show a progress bar")
+    p.add_argument("--tensorboard", "-tb", metavar="DIR", help="TensorBoard log folder")
+    p.add_argument("--log-folder", "-f", default="runs", help="root of the run folders (default: runs)")
+    p.add_argument("--eval-episodes", type=_positive_int, default=20)
+    p.add_argument("--verbose", type=int, default=0)
+    p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser("evaluate", help="evaluate a run folder: mean return and every reward term")
+    p.add_argument("run", help="run folder, e.g. runs/ppo/PaperSplit-v0_1")
+    p.add_argument("--episodes", type=_positive_int, default=100)
+    p.add_argument("--seed", type=_seed, default=1_000_000, help="seed of the first evaluation episode")
+    p.add_argument("--baselines", action="store_true", help="also evaluate random, best-split and oracle")
+    p.set_defaults(func=_cmd_evaluate)
+
+    p = sub.add_parser("benchmark", help="benchmarks")
+    bsub = p.add_subparsers(dest="benchmark", required=True, parser_class=_Parser)
+    b = bsub.add_parser("paper-score", help="PPO (paper settings) normalised between random and best split")
+    b.add_argument(
+        "--observations", nargs="+", choices=("normalized", "paper"), default=["normalized", "paper"]
+    )
+    b.add_argument("--seeds", nargs="+", type=_seed, default=[0])
+    b.add_argument("-n", "--n-timesteps", type=_positive_int, default=None, help="default: paper's 240000")
+    b.add_argument("--episodes", type=_positive_int, default=1000)
+    b.add_argument("--log-folder", "-f", default="runs")
+    b.add_argument("--out", help="folder for paper_score.csv")
+    b.add_argument("--progress", "-P", action="store_true")
+    b.set_defaults(func=_cmd_paper_score)
+
+    p = sub.add_parser("demo", help="train PPO on the paper environment and compare with baselines")
+    p.add_argument("-n", "--n-timesteps", type=_positive_int, default=240_000)
+    p.add_argument("--episodes", type=_positive_int, default=500)
+    p.add_argument("--log-folder", "-f", default="runs")
+    p.add_argument("--progress", "-P", action="store_true")
+    p.set_defaults(func=_cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``splitgym`` console script; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        import torch
+
+        torch.set_num_threads(1)  # small MLPs: one thread is as fast and leaves a core to the envs
+        return int(args.func(args))
+    except SplitGymError as exc:
+        print(f"splitgym: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("splitgym: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,30 @@
+"""Errors that splitgym raises for a user's mistake.
+
+Every error names the parameter, the value it got and what is allowed. The command line prints such an
+error as one line and exits with status 2, without a traceback.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+__all__ = ["ConfigError", "ProfileError", "SplitGymError", "suggest"]
+
+
+class SplitGymError(ValueError):
+    """Base class of every error caused by a user's input (a subclass of ``ValueError``)."""
+
+
+class ConfigError(SplitGymError):
+    """An environment, agent or command-line parameter has a value that is not allowed."""
+
+
+class ProfileError(SplitGymError):
+    """A profile file (CSV table plus JSON metadata) is missing, malformed or inconsistent."""
+
+
+def suggest(value: str, allowed: Iterable[str]) -> str:
+    """Return ``" (did you mean 'x'?)"`` for the closest allowed string, or ``""`` when none is close."""
+    close = difflib.get_close_matches(value, list(allowed), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""

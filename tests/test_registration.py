@@ -1,0 +1,61 @@
+"""Registration: every ID is registered on import, idempotently, and loads from a string alone."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import splitgym
+from splitgym.registration import register_envs
+
+IDS = splitgym.env_ids()
+
+
+def test_every_id_is_registered_with_a_string_entry_point() -> None:
+    assert IDS == ["splitgym/PaperSplit-v0", "splitgym/PaperSplitDirect-v0"]
+    for env_id in IDS:
+        spec = gym.spec(env_id)
+        assert isinstance(spec.entry_point, str) and spec.entry_point.startswith("splitgym.envs.")
+
+
+def test_registration_is_idempotent(recwarn: pytest.WarningsRecorder) -> None:
+    register_envs()
+    register_envs()
+    assert not [w for w in recwarn if "Overriding" in str(w.message)]
+
+
+def test_import_does_not_load_torch_or_the_envs() -> None:
+    code = "import sys, splitgym; print('torch' in sys.modules, 'splitgym.envs.paper' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd="/")
+    assert out.stdout.split() == ["False", "False"]
+
+
+@pytest.mark.parametrize("env_id", IDS)
+def test_make_by_module_prefix_in_a_fresh_interpreter(env_id: str) -> None:
+    code = (
+        "import gymnasium as gym\n"
+        f"env = gym.make('splitgym:{env_id}')\n"
+        "obs, _ = env.reset(seed=0)\n"
+        "print(env.observation_space.contains(obs))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd="/")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "True"
+
+
+@pytest.mark.parametrize("env_id", IDS)
+def test_async_vector_env_steps(env_id: str) -> None:
+    envs = gym.make_vec(env_id, num_envs=4, vectorization_mode="async")
+    try:
+        obs, _ = envs.reset(seed=3)
+        assert obs.shape == (4, 2)
+        for _ in range(7):  # past the 5-step horizon: autoreset happens
+            obs, reward, _terminated, _truncated, _ = envs.step(envs.action_space.sample())
+            assert np.all(np.isfinite(reward))
+        assert envs.single_observation_space.contains(obs[0])
+    finally:
+        envs.close()
