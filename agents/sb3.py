@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import platform
+import shlex
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -170,7 +171,7 @@ def train(
         },
     )
     write_yaml_atomic(run / "args.yml", dict(sorted((args or {}).items())))
-    write_text_atomic(run / "command.txt", " ".join(command if command is not None else sys.argv) + "\n")
+    write_text_atomic(run / "command.txt", shlex.join(command if command is not None else sys.argv) + "\n")
 
     venv = make_vec_env(
         env_id,

@@ -42,8 +42,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         progress=args.progress,
         tensorboard=Path(args.tensorboard) if args.tensorboard else None,
         eval_episodes=args.eval_episodes,
-        command=["splitgym", *sys.argv[1:]],
-        args=vars(args) | {"func": None},
+        command=["splitgym", *args.argv],
+        args={k: v for k, v in vars(args).items() if k not in ("func", "argv")},
         verbose=args.verbose,
     )
     print(f"trained {result.timesteps} steps in {result.seconds:.1f} s -> {result.run}")
@@ -236,7 +236,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``splitgym`` console script; returns the exit status."""
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
+    args.argv = argv
     try:
         import torch
 

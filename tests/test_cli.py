@@ -1,0 +1,115 @@
+"""The command line: listing, training into a run folder, evaluating, and one-line errors for mistakes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from splitgym.cli import main
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "splitgym", *args], capture_output=True, text=True, cwd=cwd or "/", timeout=300
+    )
+
+
+def test_envs_lists_every_id_with_a_summary(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["envs"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [line.split()[0] for line in lines] == ["splitgym/PaperSplit-v0", "splitgym/PaperSplitDirect-v0"]
+    assert all(len(line.split()) > 3 for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["train", "--env", "splitgym/PaperSplt-v0", "--algo", "ppo"], "unknown env ID .*did you mean 'splitgym/PaperSplit-v0'"),
+        (["train", "--env", "splitgym/PaperSplit-v0", "--algo", "sac"], "invalid choice: 'sac'"),
+        (["train", "--env", "splitgym/PaperSplit-v0", "--algo", "ppo", "--env-kwargs", "w_inff:1"], "unknown parameter 'w_inff'"),
+        (["train", "--env", "splitgym/PaperSplit-v0", "--algo", "ppo", "--env-kwargs", "w_inf:-2"], "w_inf must be >= 0"),
+        (["train", "--env", "splitgym/PaperSplit-v0", "--algo", "ppo", "--env-kwargs", "reset_impairment:[0.2,0.9]"], "reset_impairment must satisfy"),
+        (["train", "--env", "splitgym/PaperSplit-v0", "--algo", "ppo", "--hyperparams", "n_step:8"], "'n_step' is not taken by ppo .*'n_steps'"),
+        (["train", "--env", "splitgym/PaperSplit-v0", "--algo", "ppo", "--env-kwargs", "w_inf"], "must look like key:value"),
+        (["train", "--env", "splitgym/PaperSplit-v0", "--algo", "ppo", "-n", "0"], "must be >= 1"),
+        (["evaluate", "no/such/run"], "run folder no/such/run does not exist"),
+        (["benchmark", "nope"], "invalid choice: 'nope'"),
+    ],
+)
+def test_user_mistakes_are_one_line_without_traceback(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str], in_tmp: Path
+) -> None:
+    with pytest.raises(SystemExit) if args[0] in ("benchmark",) or "-n" in args or "sac" in args else _nothing():
+        code = main(args)
+        assert code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    assert "Traceback" not in err
+    assert pytest.importorskip("re").search(message, err), err
+    assert not (in_tmp / "runs").exists() or not any((in_tmp / "runs").rglob("*.yml"))
+
+
+class _nothing:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def test_console_script_exits_2_without_traceback() -> None:
+    out = run_cli("train", "--env", "Nope-v0", "--algo", "ppo")
+    assert out.returncode == 2
+    assert out.stderr.startswith("splitgym: error: unknown env ID 'Nope-v0'")
+    assert "Traceback" not in out.stderr
+
+
+def test_train_then_evaluate_writes_a_complete_run_folder(in_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(
+        ["train", "--env", "splitgym/PaperSplit-v0", "--algo", "a2c", "-n", "600", "--seed", "3",
+         "--env-kwargs", "w_inf:5", "observation:paper", "--eval-episodes", "3"]
+    )  # fmt: skip
+    assert code == 0
+    run = in_tmp / "runs" / "a2c" / "PaperSplit-v0_1"
+    for name in ("model.zip", "config.yml", "args.yml", "command.txt", "evaluations.npz", "0.monitor.csv"):
+        assert (run / name).is_file(), name
+    config = yaml.safe_load((run / "config.yml").read_text())
+    assert config["env_kwargs"] == {"w_inf": 5, "observation": "paper"}
+    assert config["seed"] == 3 and config["n_timesteps"] == 600
+    assert "train --env splitgym/PaperSplit-v0 --algo a2c -n 600" in (run / "command.txt").read_text()
+    monitor = pd.read_csv(run / "0.monitor.csv", skiprows=1)
+    assert {"r", "l", "r_quality", "r_load", "split"} <= set(monitor.columns)
+    assert (monitor["l"] == 5).all()
+    assert np.load(run / "evaluations.npz")["results"].shape[1] == 3
+    capsys.readouterr()
+
+    assert main(["evaluate", str(run), "--episodes", "7", "--baselines"]) == 0
+    out = capsys.readouterr().out
+    for word in ("a2c", "r_quality", "r_load", "random", "best_split", "oracle", "normalised score"):
+        assert word in out
+    frame = pd.read_csv(run / "evaluation.csv")
+    assert len(frame) == 7
+    np.testing.assert_allclose(frame["return"], frame["r_quality"] + frame["r_load"], rtol=1e-9)
+
+    assert main(["train", "--env", "splitgym/PaperSplit-v0", "--algo", "dqn", "-n", "300"]) == 0
+    assert (in_tmp / "runs" / "dqn" / "PaperSplit-v0_1" / "model.zip").is_file()
+    assert main(["train", "--env", "splitgym/PaperSplit-v0", "--algo", "dqn", "-n", "300"]) == 0
+    assert (in_tmp / "runs" / "dqn" / "PaperSplit-v0_2" / "model.zip").is_file()
+
+
+def test_a_corrupt_run_folder_is_a_clear_error(in_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = in_tmp / "runs" / "ppo" / "X_1"
+    run.mkdir(parents=True)
+    (run / "config.yml").write_text("algo: ppo\nenv_id: splitgym/PaperSplit-v0\n")
+    assert main(["evaluate", str(run)]) == 2
+    assert "not a complete run folder: missing ['model.zip', 'args.yml', 'command.txt']" in capsys.readouterr().err
+    for name in ("model.zip", "args.yml", "command.txt"):
+        (run / name).write_text("garbage")
+    assert main(["evaluate", str(run)]) == 2
+    assert "model.zip cannot be loaded" in capsys.readouterr().err
