@@ -29,7 +29,9 @@ def test_batch_model_matches_step(env_id: str) -> None:
         if hasattr(env, "_quality_start"):
             env._quality_start = env._quality_now = q0
         action = int(rng.integers(env.action_space.n))
-        split, imp = env.transition_batch(np.array([env.split]), np.array([env.impairment]), np.array([action]))
+        split, imp = env.transition_batch(
+            np.array([env.split]), np.array([env.impairment]), np.array([action])
+        )
         expected = env.reward_batch(split, imp, q0)
         _, reward, _, _, info = env.step(action)
         assert (info["split"], info["impairment"]) == (int(split[0]), pytest.approx(float(imp[0]), abs=1e-15))
@@ -42,7 +44,7 @@ def test_oracle_equals_brute_force_over_real_steps(env_id: str) -> None:
     oracle = PlanningOracle(env)
     n = env.action_space.n  # type: ignore[attr-defined]
     for seed in range(4):
-        obs, _ = env.reset(seed=seed)
+        env.reset(seed=seed)
         best = max(
             sum(copy_env_step(env, seq))
             for seq in itertools.product(range(n), repeat=3)
@@ -108,7 +110,7 @@ def test_hyperparameters_keyed_by_env_id() -> None:
         load_hyperparams("ppo", ppo, "splitgym/PaperSplit-v0", {"buffer_size": 10})
     with pytest.raises(ConfigError, match="'seed' is not taken"):
         load_hyperparams("dqn", algo_class("dqn"), "splitgym/PaperSplit-v0", {"seed": 1})
-    with pytest.raises(ConfigError, match="unknown algorithm 'ppo2' .*did you mean 'ppo'"):
+    with pytest.raises(ConfigError, match=r"unknown algorithm 'ppo2' .*did you mean 'ppo'"):
         algo_class("ppo2")
 
 
