@@ -414,7 +414,7 @@ def test_umi_snr_table_from_dossier() -> None:
     table = {True: [47.6, 39.9, 33.7, 27.4, 20.7, 11.9], False: [37.8, 24.8, 14.3, 3.8, -2.4, -10.3]}
     for los, expected in table.items():
         snr = snr_db(umi_path_loss_db(d, los), tx_power_dbm=23.0, bandwidth_hz=20e6, noise_figure_db=5.0)
-        np.testing.assert_allclose(snr, expected, atol=0.5)
+        np.testing.assert_allclose(snr, expected, atol=0.1)  # the table is rounded to 0.1 dB
     faded = float(snr_db(100.0, shadowing_db=3.0, fading_gain=0.1))
     assert faded == pytest.approx(23 - 100 - 3 + 96 - 10, abs=0.1)
 
@@ -501,7 +501,7 @@ BAD_INPUTS: list[tuple[Callable[[], object], str]] = [
     (lambda: GilbertElliottChannel(p_gb=0.0), r"p_gb must be > 0"),
     (lambda: GilbertElliottChannel(ber_bad=2.0), r"ber_bad must be <= 1"),
     (lambda: MarkovChannel([[0.5, 0.4], [0.5, 0.5]], [0, 0]), r"rows must sum to 1, row 0"),
-    (lambda: MarkovChannel([[1.0, 0.0], [0.0, 1.0]], [0, 0]), r"irreducible"),
+    (lambda: MarkovChannel([[1.0, 0.0], [0.0, 1.0]], [0, 0]), r"single stationary distribution"),
     (lambda: GudmundsonShadowing(-1.0, 10.0), r"sigma_db must be >= 0"),
 ]
 

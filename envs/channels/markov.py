@@ -25,6 +25,7 @@ def _sample(rng: np.random.Generator, cumulative: NDArray[np.float64]) -> NDArra
 
 
 def _cdf(probabilities: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Cumulative sums along the last axis, the last entry forced to exactly 1."""
     cumulative = np.cumsum(probabilities, axis=-1)
     cumulative[..., -1] = 1.0  # guard against rounding so every draw lands in a valid state
     return cumulative
@@ -35,7 +36,7 @@ class MarkovChannel:
 
     Args:
         transition_matrix: ``K x K`` row-stochastic matrix, ``P[i, j] = P(state[t+1] = j | state[t] = i)``;
-            it must be irreducible.
+            it must have a single stationary distribution.
         state_ber: bit error rate of each state, in ``[0, 1]``.
 
     The stationary distribution solves ``pi P = pi``, ``sum(pi) = 1``.
@@ -61,15 +62,17 @@ class MarkovChannel:
         try:
             stationary = np.linalg.solve(system, rhs)
         except np.linalg.LinAlgError as exc:
-            raise ValueError("transition_matrix must be irreducible (one stationary distribution)") from exc
+            raise ValueError("transition_matrix must have a single stationary distribution") from exc
         self.transition_matrix: NDArray[np.float64] = matrix
         self.stationary_distribution: NDArray[np.float64] = np.clip(stationary, 0.0, 1.0)
         self.state_ber: NDArray[np.float64] = ber
+        self._transition_cdf = _cdf(matrix)
         self._rng: np.random.Generator | None = None
         self._state = np.zeros(0, dtype=np.int64)
 
     @property
     def n_states(self) -> int:
+        """Number of states ``K``."""
         return int(self.transition_matrix.shape[0])
 
     @property
@@ -94,7 +97,7 @@ class MarkovChannel:
         """Move every link one transition of the chain and return the new states."""
         if self._rng is None:
             raise RuntimeError(f"{type(self).__name__}.step() called before reset()")
-        self._state = _sample(self._rng, _cdf(self.transition_matrix)[self._state])
+        self._state = _sample(self._rng, self._transition_cdf[self._state])
         return self.state
 
 

@@ -41,7 +41,7 @@ def umi_breakpoint_distance_m(carrier_hz: float = 3.5e9, h_bs_m: float = 10.0, h
     fc = check_scalar("carrier_hz", carrier_hz, ge=0.5e9, le=100e9)
     h_bs = check_scalar("h_bs_m", h_bs_m, gt=H_E_UMI)
     h_ut = check_scalar("h_ut_m", h_ut_m, ge=1.5, le=22.5)
-    return 4.0 * h_bs * h_ut * fc / C_38901
+    return 4.0 * (h_bs - H_E_UMI) * (h_ut - H_E_UMI) * fc / C_38901
 
 
 def umi_los_probability(d2d_m: ArrayLike) -> NDArray[np.float64]:
@@ -83,7 +83,7 @@ def umi_path_loss_db(
 
 
 def umi_shadowing_std_db(los: ArrayLike) -> NDArray[np.float64]:
-    """UMi shadow-fading standard deviation ``sigma_SF``: 4 dB (LOS), 7.82 dB (NLOS)."""
+    """UMi shadow-fading std ``sigma_SF`` (Table 7.4.1-1): 4 dB (LOS), 7.82 dB (NLOS); ns-3 uses 7 dB."""
     return np.asarray(np.where(_check_los(los), 4.0, 7.82), dtype=np.float64)
 
 
