@@ -7,7 +7,9 @@ from). Every number an environment uses is traced to such a pair. The metadata m
 * ``source``: ``"measured"`` (then ``versions`` and ``date`` of the measurement), ``"cited"`` (then
   ``citation``) or ``"scaled"`` (then ``scaled_from``);
 * ``axes``: the grid axes in the order the rows are sorted by (first axis slowest);
-* ``units``: one entry per column of the table.
+* ``units``: one entry per column of the table;
+* optionally ``categories``: ``{column: [allowed values in order]}`` for text columns (they sort by that
+  order when they are axes).
 
 :func:`load_profile` validates all of it and raises :class:`~splitgym.errors.ProfileError` naming the file,
 the column and the problem.
@@ -56,11 +58,18 @@ class Column:
 
 @dataclass(frozen=True)
 class ProfileSchema:
-    """The columns a kind of profile must have. Metadata keys named in ``meta_columns`` name a column."""
+    """The columns a kind of profile must have. Metadata keys named in ``meta_columns`` name a column.
+
+    ``categorical`` columns hold text from the metadata's ``categories``; ``full_grid`` requires every
+    combination of axis values to appear exactly once; ``meta_keys`` are extra required metadata keys.
+    """
 
     kind: str
     columns: tuple[Column, ...] = ()
     meta_columns: Mapping[str, Column] = field(default_factory=dict)
+    categorical: tuple[str, ...] = ()
+    full_grid: bool = True
+    meta_keys: tuple[str, ...] = ()
 
     def required(self, meta: Mapping[str, Any]) -> list[Column]:
         """The required columns for a profile with metadata ``meta`` (names taken from the metadata)."""
@@ -81,6 +90,20 @@ SCHEMAS: dict[str, ProfileSchema] = {
         kind="quality_grid",
         columns=(Column("split", 0, 10_000, integer=True),),
         meta_columns={"quality_column": Column("", -math.inf, 1.0)},
+    ),
+    # Measured (or scaled) time of one model's pieces: the embedding, one decoder layer, the final norm
+    # plus LM head; prefill of ``tokens`` prompt tokens, or one decode step at a context of ``tokens``.
+    "layer_timing": ProfileSchema(
+        kind="layer_timing",
+        columns=(
+            Column("tokens", 1, 1_000_000, integer=True),
+            Column("median_ms", 0.0),
+            Column("p10_ms", 0.0),
+            Column("p90_ms", 0.0),
+        ),
+        categorical=("component", "phase"),
+        full_grid=False,
+        meta_keys=("architecture", "dtype", "threads"),
     ),
 }
 
@@ -145,13 +168,19 @@ def _read_meta(path: Path) -> dict[str, Any]:
     if meta["kind"] not in SCHEMAS:
         raise _fail(meta_path, f"metadata 'kind' is {meta['kind']!r}; allowed: {sorted(SCHEMAS)}")
     schema = SCHEMAS[meta["kind"]]
-    missing_col_keys = [k for k in schema.meta_columns if k not in meta]
+    missing_col_keys = [k for k in (*schema.meta_columns, *schema.meta_keys) if k not in meta]
     if missing_col_keys:
         raise _fail(meta_path, f"a {meta['kind']} profile needs metadata key(s) {missing_col_keys}")
     if not isinstance(meta["axes"], list) or not meta["axes"]:
         raise _fail(meta_path, "metadata 'axes' must be a non-empty list of column names")
     if not isinstance(meta["units"], dict):
         raise _fail(meta_path, "metadata 'units' must map every column to its unit")
+    categories = meta.get("categories", {})
+    if not isinstance(categories, dict) or not all(isinstance(v, list) and v for v in categories.values()):
+        raise _fail(meta_path, "metadata 'categories' must map text columns to non-empty lists of values")
+    lacking_cat = [c for c in schema.categorical if c not in categories]
+    if lacking_cat:
+        raise _fail(meta_path, f"metadata 'categories' lacks the text column(s) {lacking_cat}")
     return meta
 
 
@@ -170,9 +199,22 @@ def _check_columns(path: Path, table: pd.DataFrame, meta: Mapping[str, Any]) -> 
         if col.name not in table.columns:
             hint = suggest(col.name, [str(c) for c in table.columns])
             raise _fail(path, f"column '{col.name}' is missing{hint}; columns present: {list(table.columns)}")
+    categories: dict[str, list[Any]] = meta.get("categories", {})
+    for name in categories:
+        if name not in table.columns:
+            raise _fail(path, f"column '{name}' is missing; metadata 'categories' names it")
+        unknown = ~table[name].isin(categories[name])
+        if unknown.any():
+            row = int(np.flatnonzero(unknown.to_numpy())[0])
+            raise _fail(
+                path,
+                f"column '{name}' row {row + 2}: {table[name].iloc[row]!r} is not one of {categories[name]}",
+            )
     for name in table.columns:
         if name not in meta["units"]:
             raise _fail(path, f"column '{name}' has no unit in the metadata 'units'")
+        if name in categories:
+            continue
         values = pd.to_numeric(table[name], errors="coerce")
         bad = values.isna() | ~np.isfinite(values.to_numpy(dtype=np.float64, na_value=np.nan))
         if bad.any():
@@ -194,18 +236,32 @@ def _check_columns(path: Path, table: pd.DataFrame, meta: Mapping[str, Any]) -> 
             raise _fail(path, f"column '{col.name}' row {row + 2}: {values[row]:g} is not an integer")
 
 
-def _check_grid(path: Path, table: pd.DataFrame, axes: list[str]) -> None:
+def _axis_keys(table: pd.DataFrame, axes: list[str], categories: Mapping[str, list[Any]]) -> np.ndarray:
+    """The axis columns as numbers: text columns by their position in the metadata's category list."""
+    cols = []
+    for axis in axes:
+        if axis in categories:
+            order = {v: i for i, v in enumerate(categories[axis])}
+            cols.append(table[axis].map(order).to_numpy(dtype=np.float64))
+        else:
+            cols.append(table[axis].to_numpy(dtype=np.float64))
+    return np.column_stack(cols)
+
+
+def _check_grid(
+    path: Path, table: pd.DataFrame, axes: list[str], categories: Mapping[str, list[Any]], full: bool
+) -> None:
     for axis in axes:
         if axis not in table.columns:
             raise _fail(path, f"axis '{axis}' named in the metadata is not a column")
     sizes = [table[a].nunique() for a in axes]
-    if int(np.prod(sizes)) != len(table):
+    if full and int(np.prod(sizes)) != len(table):
         raise _fail(
             path,
             f"axes {axes} with {sizes} distinct values need {int(np.prod(sizes))} rows (a full grid), "
             f"found {len(table)}",
         )
-    keys = table[axes].to_numpy(dtype=np.float64)
+    keys = _axis_keys(table, axes, categories)
     # Rows must be sorted by the axes, first axis slowest, each axis strictly increasing inside its block.
     order = np.lexsort(keys.T[::-1])
     if not np.array_equal(order, np.arange(len(table))):
@@ -233,7 +289,8 @@ def load_profile(path: str | Path) -> Profile:
     if table.empty:
         raise _fail(csv_path, "the table has no rows")
     _check_columns(csv_path, table, meta)
-    _check_grid(csv_path, table, [str(a) for a in meta["axes"]])
+    schema = SCHEMAS[str(meta["kind"])]
+    _check_grid(csv_path, table, [str(a) for a in meta["axes"]], meta.get("categories", {}), schema.full_grid)
     return Profile(table=table, meta=meta, path=csv_path)
 
 
