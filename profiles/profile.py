@@ -208,8 +208,7 @@ def _check_columns(path: Path, table: pd.DataFrame, meta: Mapping[str, Any]) -> 
             row = int(np.flatnonzero(unknown.to_numpy())[0])
             raise _fail(
                 path,
-                f"column '{name}' row {row + 2}: {table[name].iloc[row]!r} "
-                f"is not one of {categories[name]}",
+                f"column '{name}' row {row + 2}: {table[name].iloc[row]!r} is not one of {categories[name]}",
             )
     for name in table.columns:
         if name not in meta["units"]:

@@ -1,0 +1,175 @@
+"""Channel operators that corrupt the hidden state crossing the split, each seeded by a torch Generator.
+
+An operator maps the hidden state ``y`` (shape ``[batch, tokens, hidden]``) and a channel ``level`` to the
+state the edge receives. ``level`` is on the operator's :attr:`~ChannelOperator.level_name` axis:
+
+* :class:`Erasure` (``"impairment"``, in [0, 1]): each element zeroed with probability ``p``, no rescaling
+  (the authors' released code).
+* :class:`Fading` (``"snr_db"``): ``y' = h y + n`` with Nakagami-m block fading, one ``h`` per token
+  (``|h|^2 ~ Gamma(m, 1/m)``, ``E|h|^2 = 1``), and AWGN ``n ~ N(0, P / SNR)`` with ``P`` the token's mean
+  power (the paper's text). With ``equalize=True`` the receiver divides by the known ``h``:
+  ``y' = y + n / h``.
+* :class:`BitFlip` (``"snr_db"``): ``y`` is quantised to its transmission dtype (``fp16``, ``bf16``, or
+  ``int8`` with one absmax scale per token, sent in fp32), every bit is flipped independently with the
+  uncoded BER of ``modulation`` over AWGN at that SNR (:func:`splitgym.envs.channels.ber_awgn`), and the
+  receiver sanitises: NaN/Inf become 0 and values are clamped to ``±clamp`` (the calibrated largest clean
+  magnitude at the split, times ``margin``).
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from typing import Any
+
+from splitgym.envs.channels.link import MODULATIONS, ber_awgn, db_to_linear
+from splitgym.errors import ConfigError, suggest
+
+__all__ = ["OPERATORS", "BitFlip", "ChannelOperator", "Erasure", "Fading", "make_operator"]
+
+
+def _check_level(name: str, level: float, low: float, high: float) -> float:
+    if not isinstance(level, (int, float)) or not math.isfinite(level) or not low <= level <= high:
+        raise ConfigError(f"{name} must be a finite number in [{low:g}, {high:g}], got {level!r}")
+    return float(level)
+
+
+class ChannelOperator(ABC):
+    """Corrupts the transmitted hidden state at a channel level (see the module docstring)."""
+
+    level_name: str = ""
+
+    @abstractmethod
+    def apply(self, y: Any, level: float, gen: Any, clamp: float | None = None) -> Any:
+        """The received tensor for transmitted ``y`` at ``level``, drawing from torch Generator ``gen``."""
+
+    def describe(self) -> dict[str, Any]:
+        """The operator's name and parameters (recorded in profiles' metadata)."""
+        return {"operator": type(self).__name__.lower(), **{k: v for k, v in vars(self).items()}}
+
+
+class Erasure(ChannelOperator):
+    """Each element zeroed independently with probability ``level`` (``"impairment"``)."""
+
+    level_name = "impairment"
+
+    def apply(self, y: Any, level: float, gen: Any, clamp: float | None = None) -> Any:
+        import torch
+
+        p = _check_level("impairment", level, 0.0, 1.0)
+        keep = torch.rand(y.shape, generator=gen, device=y.device) >= p
+        return y * keep.to(y.dtype)
+
+
+class Fading(ChannelOperator):
+    """Nakagami-m block fading per token plus AWGN at ``level`` dB SNR, optionally equalised."""
+
+    level_name = "snr_db"
+
+    def __init__(self, m: float = 1.0, equalize: bool = True) -> None:
+        if not isinstance(m, (int, float)) or not m >= 0.5:
+            raise ConfigError(f"Nakagami m must be >= 0.5, got {m!r}")
+        self.m = float(m)
+        self.equalize = bool(equalize)
+
+    def apply(self, y: Any, level: float, gen: Any, clamp: float | None = None) -> Any:
+        import torch
+
+        snr = float(db_to_linear(_check_level("snr_db", level, -60.0, 100.0)))
+        shape = (*y.shape[:-1], 1)
+        gamma = torch._standard_gamma(torch.full(shape, self.m, dtype=torch.float64), generator=gen)
+        h = (gamma / self.m).sqrt().to(y.dtype)
+        power = y.pow(2).mean(dim=-1, keepdim=True)
+        noise = torch.randn(y.shape, generator=gen, dtype=y.dtype) * (power / snr).sqrt()
+        if self.equalize:
+            return y + noise / h.clamp_min(1e-6)
+        return h * y + noise
+
+
+class BitFlip(ChannelOperator):
+    """Quantise to ``dtype``, flip bits at the modulation's AWGN BER, sanitise at the receiver."""
+
+    level_name = "snr_db"
+    DTYPES = ("fp16", "bf16", "int8")
+
+    def __init__(self, dtype: str = "fp16", modulation: str = "qpsk", margin: float = 1.0) -> None:
+        if dtype not in self.DTYPES:
+            raise ConfigError(
+                f"dtype must be one of {list(self.DTYPES)}, got {dtype!r}{suggest(dtype, self.DTYPES)}"
+            )
+        if modulation not in MODULATIONS:
+            raise ConfigError(f"modulation must be one of {list(MODULATIONS)}, got {modulation!r}")
+        if not margin >= 1.0:
+            raise ConfigError(f"margin must be >= 1, got {margin!r}")
+        self.dtype, self.modulation, self.margin = dtype, modulation, float(margin)
+
+    def ber(self, snr_db: float) -> float:
+        """Bit error probability at ``snr_db`` (uncoded, AWGN, symbol SNR)."""
+        return float(ber_awgn(db_to_linear(_check_level("snr_db", snr_db, -60.0, 100.0)), self.modulation))
+
+    @staticmethod
+    def _flip(bits: Any, p: float, width: int, gen: Any) -> Any:
+        """Flip every bit of integer tensor ``bits`` independently with probability ``p``.
+
+        For ``p >= 1e-4`` each bit draws its own Bernoulli; below that a Binomial(n·width, p) number of
+        errors is placed uniformly (two errors on one bit cancel), which is exact up to O(p) collisions.
+        """
+        import torch
+
+        flat = bits.reshape(-1)
+        if p >= 1e-4:
+            hit = torch.rand((flat.numel(), width), generator=gen) < p
+            weights = torch.ones(width, dtype=torch.int64).bitwise_left_shift(torch.arange(width))
+            masks = (hit.to(torch.int64) * weights).sum(dim=1)
+        else:
+            total = flat.numel() * width
+            count = int(
+                torch.binomial(
+                    torch.tensor(float(total), dtype=torch.float64),
+                    torch.tensor(p, dtype=torch.float64),
+                    generator=gen,
+                )
+            )
+            if count == 0:
+                return bits.clone()
+            pos, hits = torch.unique(torch.randint(0, total, (count,), generator=gen), return_counts=True)
+            pos = pos[hits % 2 == 1]
+            # Distinct bits of one element add up to their OR, so a scatter-add builds each element's mask.
+            masks = torch.zeros(flat.numel(), dtype=torch.int64)
+            masks.index_add_(0, pos // width, torch.ones_like(pos).bitwise_left_shift(pos % width))
+        return (flat ^ masks.to(flat.dtype)).view(bits.shape)
+
+    def apply(self, y: Any, level: float, gen: Any, clamp: float | None = None) -> Any:
+        import torch
+
+        p = self.ber(level)
+        if self.dtype == "int8":
+            scale = y.abs().amax(dim=-1, keepdim=True).clamp_min(1e-12) / 127.0
+            q = torch.round(y / scale).clamp(-127, 127).to(torch.int8)
+            out = self._flip(q, p, 8, gen).to(y.dtype) * scale
+        else:
+            tdtype = torch.float16 if self.dtype == "fp16" else torch.bfloat16
+            bits = y.to(tdtype).view(torch.int16)
+            out = self._flip(bits, p, 16, gen).view(tdtype).to(y.dtype)
+        out = torch.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0)
+        if clamp is not None:
+            bound = clamp * self.margin
+            out = out.clamp(-bound, bound)
+        return out
+
+
+OPERATORS: dict[str, type[ChannelOperator]] = {"erasure": Erasure, "fading": Fading, "bitflip": BitFlip}
+
+
+def make_operator(spec: str | ChannelOperator, **params: Any) -> ChannelOperator:
+    """An operator from its name (``erasure``, ``fading``, ``bitflip``) and parameters, or as given."""
+    if isinstance(spec, ChannelOperator):
+        return spec
+    if spec not in OPERATORS:
+        raise ConfigError(
+            f"unknown operator {spec!r}{suggest(str(spec), OPERATORS)}; allowed: {sorted(OPERATORS)}"
+        )
+    try:
+        return OPERATORS[spec](**params)
+    except TypeError as exc:
+        raise ConfigError(f"operator {spec!r}: {exc}") from None
