@@ -37,7 +37,7 @@ class LoadedLM:
         return len(self.layers)
 
     def encode(self, text: bytes) -> NDArray[np.int64]:
-        """Token ids of ``text`` (bytes for the byte-level reference model, else the checkpoint's tokenizer)."""
+        """Token ids of ``text``: its bytes for a byte-level model, else the checkpoint tokenizer's ids."""
         if self.tokenizer is None:
             return np.frombuffer(text, dtype=np.uint8).astype(np.int64)
         ids = self.tokenizer(text.decode("utf-8", errors="replace"), add_special_tokens=False)["input_ids"]

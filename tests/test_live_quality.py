@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from splitgym.errors import ConfigError
+from splitgym.profiles import load_profile
 from splitgym.profiles.accuracy import measure_accuracy_profile
 from splitgym.profiles.corruption import BitFlip, Erasure, Fading, make_operator
 from splitgym.profiles.live import LiveQualityModel
-from splitgym.profiles import load_profile
 
 torch = pytest.importorskip("torch")
 TEXT = (Path(__file__).read_bytes() * 4)[:4096]
@@ -126,7 +126,7 @@ def test_model_and_split_errors(tiny_lm: Path, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="does not exist"):
         LiveQualityModel(tmp_path / "nope")
     (tmp_path / "junk").mkdir()
-    with pytest.raises(ConfigError, match="no config.json"):
+    with pytest.raises(ConfigError, match=r"no config\.json"):
         LiveQualityModel(tmp_path / "junk")
     (tmp_path / "junk" / "config.json").write_text('{"model_type": "bert"}')
     with pytest.raises(ConfigError, match="not a loadable causal LM"):
@@ -141,10 +141,10 @@ def test_model_and_split_errors(tiny_lm: Path, tmp_path: Path) -> None:
 def test_live_model_drives_the_paper_direct_env(tiny_lm: Path) -> None:
     q = live(tiny_lm)
     env = gym.make("splitgym/PaperSplitDirect-v0", quality_model=q, max_split=4, reset_split=(1, 3))
-    obs, info = env.reset(seed=0)
+    env.reset(seed=0)
     total = 0.0
     for _ in range(5):
-        obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
+        _obs, reward, _terminated, truncated, _info = env.step(env.action_space.sample())
         total += float(reward)
     assert truncated and math.isfinite(total)
     assert q.counts()["calls"] >= 1

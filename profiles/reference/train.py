@@ -207,10 +207,10 @@ def train_reference(
             "selection": "profiles/reference/corpus.py: all *.py outside EXCLUDED_DIRS, sorted; a file is "
             "held out when sha1(relative path)[0] < 16",
             "train_files": len(corpus.train_files),
-            "train_bytes": int(len(corpus.train)),
+            "train_bytes": len(corpus.train),
             "train_sha256": corpus.digest("train"),
             "validation_files": list(corpus.validation_files),
-            "validation_bytes": int(len(corpus.validation)),
+            "validation_bytes": len(corpus.validation),
             "validation_sha256": corpus.digest("validation"),
         },
         "training": asdict(s)
