@@ -153,6 +153,49 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_profile_list(args: argparse.Namespace) -> int:
+    from splitgym.profiles import bundled_profiles, load_bundled
+
+    for name in bundled_profiles():
+        prof = load_bundled(name)
+        print(f"{name:<40} {prof.kind:<14} {prof.source:<9} {prof.meta['model']}")
+    return 0
+
+
+def _cmd_train_reference(args: argparse.Namespace) -> int:
+    from splitgym.profiles.reference.train import TrainSettings, train_reference
+
+    settings = TrainSettings(steps=args.steps, seed=args.seed, threads=args.threads)
+    card = train_reference(Path(args.out), settings, progress=args.progress)
+    held, base = card["held_out"], card["unigram_baseline"]
+    print(f"reference model written to {args.out}")
+    print(
+        f"held-out perplexity {held['perplexity']:.3f} ({held['bits_per_byte']:.3f} bits/byte), next-byte "
+        f"accuracy {held['accuracy']:.3f}; unigram baseline perplexity {base['perplexity']:.3f} "
+        f"(ratio {base['perplexity'] / held['perplexity']:.2f})"
+    )
+    return 0
+
+
+def _cmd_accuracy(args: argparse.Namespace) -> int:
+    from splitgym.agents.hyperparams import parse_kv
+    from splitgym.profiles.accuracy import measure_accuracy_profile
+
+    path = measure_accuracy_profile(
+        Path(args.out),
+        model=args.model,
+        operator=args.operator,
+        levels=args.levels,
+        repeats=args.repeats,
+        n_tokens=args.tokens,
+        seed=args.seed,
+        progress=args.progress,
+        **parse_kv(args.param, "--param"),
+    )
+    print(f"accuracy profile written to {path}")
+    return 0
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -223,6 +266,29 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--out", help="folder for paper_score.csv")
     b.add_argument("--progress", "-P", action="store_true")
     b.set_defaults(func=_cmd_paper_score)
+
+    p = sub.add_parser("profile", help="measure profiles: reference model, accuracy, timings")
+    psub = p.add_subparsers(dest="profile", required=True, parser_class=_Parser)
+    b = psub.add_parser("list", help="list the shipped profiles")
+    b.set_defaults(func=_cmd_profile_list)
+    b = psub.add_parser("train-reference", help="train the reference LLM on the standard library")
+    b.add_argument("--out", default="reference-model", help="output folder (default: reference-model)")
+    b.add_argument("--steps", type=_positive_int, default=1400)
+    b.add_argument("--seed", type=_seed, default=0)
+    b.add_argument("--threads", type=_positive_int, default=2)
+    b.add_argument("--progress", "-P", action="store_true")
+    b.set_defaults(func=_cmd_train_reference)
+    b = psub.add_parser("accuracy", help="sweep split x channel level with a live LLM")
+    b.add_argument("--model", default="reference", help="'reference' or a local Hugging Face checkpoint folder")
+    b.add_argument("--operator", default="erasure", help="erasure, fading or bitflip")
+    b.add_argument("--param", nargs="*", metavar="KEY:VALUE", help="operator parameters, e.g. m:1 dtype:int8")
+    b.add_argument("--levels", nargs="+", type=float, help="channel levels (default per operator)")
+    b.add_argument("--repeats", type=_positive_int, default=3)
+    b.add_argument("--tokens", type=_positive_int, default=2048, help="held-out tokens per evaluation")
+    b.add_argument("--seed", type=_seed, default=0)
+    b.add_argument("--out", default="profiles-out", help="output folder")
+    b.add_argument("--progress", "-P", action="store_true")
+    b.set_defaults(func=_cmd_accuracy)
 
     p = sub.add_parser("demo", help="train PPO on the paper environment and compare with baselines")
     p.add_argument("-n", "--n-timesteps", type=_positive_int, default=240_000)

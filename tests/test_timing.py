@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +94,18 @@ def test_gpt2_profile_is_loadable_and_sane(gpt2_profile: Any) -> None:
     assert "torch" in meta["versions"] and meta["peak_rss_mib"] > 0 and "consistency" not in meta
 
 
+@pytest.mark.parametrize("family", ["gpt2", "qwen2-0.5b", "phi-2", "mistral-7b", "llama3-8b"])
+def test_every_family_is_timed_by_hooks(family: str) -> None:
+    base = get_architecture(family)
+    tiny = replace(
+        base, name=f"tiny-{family}", hidden=64, layers=4, heads=4, kv_heads=min(base.kv_heads, 4),
+        intermediate=128, vocab=1000, max_positions=512, extra=base.extra | {"bos_token_id": 0, "eos_token_id": 0},
+    )  # fmt: skip
+    settings = TimingSettings((16,), (16,), repeats=2, warmup=1, threads=1, consistency=False)
+    table, meta = measure_timings(tiny, settings)
+    assert len(table) == 6 and (table.median_ms > 0).all() and meta["probe_layers"] == 3
+
+
 @pytest.mark.parametrize("model", ["gpt2", "reference"])
 def test_sum_of_parts_matches_the_whole_forward(model: str) -> None:
     settings = TimingSettings((64,), (64,), repeats=5, warmup=2, threads=1, consistency=True)
@@ -152,6 +165,11 @@ def test_bad_profiler_inputs_raise_config_errors(
     with pytest.raises(ConfigError) as err:
         profile_timings(args.pop("model"), tmp_path, **args)
     assert all(w in str(err.value) for w in words), str(err.value)
+
+
+def test_default_lengths_fit_the_model() -> None:
+    checked = TimingSettings().checked(get_architecture("reference"))  # 512 positions
+    assert checked.prompt_lengths == (32, 128, 512) and checked.context_lengths == (128, 512)
 
 
 def test_bad_roofline_inputs_raise_config_errors() -> None:

@@ -38,11 +38,11 @@ __all__ = ["TrainSettings", "evaluate_bytes", "train_reference", "unigram_baseli
 class TrainSettings:
     """Hyperparameters of the reference model's training (defaults: about an hour on 2 CPU cores)."""
 
-    steps: int = 2400
+    steps: int = 1400
     batch_size: int = 32
     seq_len: int = 256
     lr: float = 3e-3
-    warmup: int = 100
+    warmup: int = 60
     weight_decay: float = 0.1
     seed: int = 0
     threads: int = 2
@@ -173,7 +173,8 @@ def train_reference(
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optim.step()
         step += 1
-        loss_value = 0.98 * loss_value + 0.02 * float(loss) if math.isfinite(loss_value) else float(loss)
+        current = float(loss.detach())
+        loss_value = 0.95 * loss_value + 0.05 * current if math.isfinite(loss_value) else current
         bar.update(1)
         bar.set_postfix(loss=f"{loss_value:.3f}", bits=f"{loss_value / math.log(2):.2f}")
         if step % s.checkpoint_every == 0 or step == s.steps:

@@ -234,8 +234,10 @@ CATALOGUE: dict[str, Architecture] = {
 }  # fmt: skip
 
 
-def get_architecture(name: str) -> Architecture:
-    """The catalogued architecture ``name``; :class:`ConfigError` listing the catalogue if unknown."""
+def get_architecture(name: str | Architecture) -> Architecture:
+    """The catalogued architecture ``name`` (an architecture is returned as is); unknown names list them."""
+    if isinstance(name, Architecture):
+        return name
     if name not in CATALOGUE:
         raise ConfigError(
             f"model={name!r} is not in the catalogue{suggest(name, CATALOGUE)}; allowed: {sorted(CATALOGUE)}"

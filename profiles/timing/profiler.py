@@ -55,14 +55,14 @@ T = TypeVar("T")
 
 
 def _lengths(
-    values: Sequence[int] | None, defaults: tuple[int, ...], parameter: str, low: int, arch: Architecture
+    values: Sequence[int], defaults: tuple[int, ...], parameter: str, low: int, arch: Architecture
 ) -> tuple[int, ...]:
-    if values is None:  # the defaults that fit the model's positions
+    if not values:  # the defaults that fit the model's positions
         return tuple(n for n in defaults if n <= arch.max_positions) or (arch.max_positions,)
     bad = [v for v in values if not isinstance(v, int) or not low <= v <= arch.max_positions]
-    if not values or bad:
+    if bad:
         raise ConfigError(
-            f"{parameter}={list(values)!r}: need a non-empty list of integers in "
+            f"{parameter}={list(values)!r}: need integers in "
             f"[{low}, {arch.max_positions}] (the maximum is {arch.name}'s number of positions)"
         )
     return tuple(sorted(set(values)))
@@ -77,8 +77,8 @@ def _at_least(value: int | None, parameter: str, low: int) -> None:
 class TimingSettings:
     """What to measure: prompt lengths (prefill), context lengths (decode), repeats and run settings."""
 
-    prompt_lengths: Sequence[int] | None = None  # None: DEFAULT_PROMPTS up to the model's positions
-    context_lengths: Sequence[int] | None = None  # None: DEFAULT_CONTEXTS up to the model's positions
+    prompt_lengths: Sequence[int] = ()  # empty: DEFAULT_PROMPTS up to the model's positions
+    context_lengths: Sequence[int] = ()  # empty: DEFAULT_CONTEXTS up to the model's positions
     repeats: int = 10
     warmup: int = 3
     probe_layers: int = 3
@@ -146,11 +146,15 @@ def _stats(values_s: Sequence[float]) -> dict[str, float]:
     return {"median_ms": float(median), "p10_ms": float(p10), "p90_ms": float(p90)}
 
 
+def _used(spans: ForwardSpans) -> tuple[float, ...]:
+    """The probe layers behind the layer statistic: all, or all but layer 0 when there are 3 or more."""
+    return spans.layers[1:] if len(spans.layers) >= 3 else spans.layers
+
+
 def _rows(phase: str, tokens: int, spans: list[ForwardSpans]) -> list[dict[str, Any]]:
-    first = 1 if len(spans[0].layers) >= 3 else 0
     pieces = {
         "embed": [s.embed for s in spans],
-        "layer": [t for s in spans for t in s.layers[first:]],
+        "layer": [t for s in spans for t in _used(s)],
         "head": [s.head for s in spans],
     }
     common = {"phase": phase, "tokens": tokens, "repeats": len(spans)}
@@ -171,18 +175,22 @@ def _paired(
 def _consistency(arch: Architecture, s: TimingSettings, rec: SpanRecorder, probe: Any) -> dict[str, Any]:
     """Whole forwards of the full-depth model against ``embed + L·layer + head`` of the probe.
 
-    The two models run alternately, so that both see the same load on the host.
+    The probe and the full model run alternately; ``ratio`` is the median over these pairs of
+    ``(embed + L·layer + head) / whole_forward``, so that a change of the load on the host cancels.
     """
     full = _build(arch, arch.layers, s.dtype)
     result = {}
     for phase, tokens in (("prefill", max(s.prompt_lengths)), ("decode", max(s.context_lengths))):
         parts_step, whole_step = _stepper(probe, phase, tokens), _stepper(full, phase, tokens)
         pairs = _timed(partial(_paired, rec, parts_step, whole_step), s)
-        medians = {r["component"]: r["median_ms"] for r in _rows(phase, tokens, [p for p, _ in pairs])}
-        parts = medians["embed"] + arch.layers * medians["layer"] + medians["head"]
-        whole = float(np.median([w for _, w in pairs])) * 1e3
-        result[phase] = {"tokens": tokens, "whole_forward_ms": whole, "sum_of_parts_ms": parts}
-        result[phase]["ratio"] = parts / whole
+        parts = np.array([p.embed + arch.layers * np.median(_used(p)) + p.head for p, _ in pairs]) * 1e3
+        whole = np.array([w for _, w in pairs]) * 1e3
+        result[phase] = {
+            "tokens": tokens,
+            "whole_forward_ms": float(np.median(whole)),
+            "sum_of_parts_ms": float(np.median(parts)),
+            "ratio": float(np.median(parts / whole)),
+        }
     return result
 
 
@@ -239,9 +247,9 @@ def _metadata(arch: Architecture, s: TimingSettings, name: str) -> dict[str, Any
 
 
 def measure_timings(
-    model: str, settings: TimingSettings = TimingSettings(), name: str | None = None
+    model: str | Architecture, settings: TimingSettings = TimingSettings(), name: str | None = None
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Measure the profile of catalogued ``model``: the ``layer_timing`` table and its metadata."""
+    """Measure the profile of ``model`` (a catalogue name or an architecture): table and metadata."""
     arch = get_architecture(model)
     s = settings.checked(arch)
     name = name or f"timing_{arch.name}_{s.dtype}_{s.threads}t"
@@ -278,11 +286,11 @@ def measure_timings(
 
 
 def profile_timings(
-    model: str,
+    model: str | Architecture,
     out_dir: Path,
     *,
-    prompt_lengths: Sequence[int] | None = None,
-    context_lengths: Sequence[int] | None = None,
+    prompt_lengths: Sequence[int] = (),
+    context_lengths: Sequence[int] = (),
     repeats: int = TimingSettings.repeats,
     warmup: int = TimingSettings.warmup,
     probe_layers: int = TimingSettings.probe_layers,

@@ -168,7 +168,7 @@ def _scaled(
 
 
 def roofline_profile(
-    model: str,
+    model: str | Architecture,
     device: str | DeviceClass,
     weights: str = "float16",
     *,
@@ -248,7 +248,9 @@ PUBLISHED_DECODE = (
 )  # fmt: skip
 
 
-def decode_rate(model: str, device: str | DeviceClass, weights: str = "int4", context: int = 128) -> float:
+def decode_rate(
+    model: str | Architecture, device: str | DeviceClass, weights: str = "int4", context: int = 128
+) -> float:
     """Predicted decode rate (tokens/s) of the whole model: ``1 / (L·t_layer + t_head)``."""
     arch, dev, w = get_architecture(model), get_device(device), precision(weights, "weights")
     per_token = sum(
