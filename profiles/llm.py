@@ -73,7 +73,7 @@ def load_causal_lm(spec: str | Path = "reference", dtype: str = "float32") -> Lo
     except (OSError, ValueError, KeyError, RuntimeError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ConfigError(f"checkpoint path {str(spec)!r} is not a loadable causal LM: {first}") from None
-    model.eval()
+    model.eval()  # type: ignore[no-untyped-call]
     tokenizer = None
     if str(spec) != "reference":
         try:

@@ -196,6 +196,49 @@ def _cmd_accuracy(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_timings(args: argparse.Namespace) -> int:
+    import resource
+    import time
+
+    from splitgym.profiles.timing import CATALOGUE, get_architecture, profile_timings
+
+    names = list(CATALOGUE) if args.model == "all" else [args.model]
+    for name in names:
+        get_architecture(name)  # an unknown name lists the catalogue before anything runs
+    for name in names:
+        start = time.perf_counter()
+        path = profile_timings(
+            name,
+            Path(args.out),
+            prompt_lengths=args.prompt_lengths or (),
+            context_lengths=args.context_lengths or (),
+            repeats=args.repeats,
+            warmup=args.warmup,
+            probe_layers=args.probe_layers,
+            threads=args.threads,
+            progress=args.progress,
+        )
+        peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+        print(f"{name}: {path} ({time.perf_counter() - start:.0f} s, process peak memory {peak_gb:.2f} GB)")
+    return 0
+
+
+def _cmd_scale(args: argparse.Namespace) -> int:
+    from splitgym.profiles import load_profile
+    from splitgym.profiles.timing import DEVICES, get_device, scale_profile, write_profile
+
+    devices = list(DEVICES) if args.device == "all" else [args.device]
+    for device in devices:
+        get_device(device)
+    for source in args.profiles:
+        measured = load_profile(source)
+        for device in devices:
+            table, meta = scale_profile(measured, device, args.weights)
+            path = write_profile(table, meta, Path(args.out) / device)
+            print(f"{measured.name} -> {device}: {path}")
+    return 0
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -279,7 +322,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--progress", "-P", action="store_true")
     b.set_defaults(func=_cmd_train_reference)
     b = psub.add_parser("accuracy", help="sweep split x channel level with a live LLM")
-    b.add_argument("--model", default="reference", help="'reference' or a local Hugging Face checkpoint folder")
+    b.add_argument(
+        "--model", default="reference", help="'reference' or a local Hugging Face checkpoint folder"
+    )
     b.add_argument("--operator", default="erasure", help="erasure, fading or bitflip")
     b.add_argument("--param", nargs="*", metavar="KEY:VALUE", help="operator parameters, e.g. m:1 dtype:int8")
     b.add_argument("--levels", nargs="+", type=float, help="channel levels (default per operator)")
@@ -289,6 +334,28 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--out", default="profiles-out", help="output folder")
     b.add_argument("--progress", "-P", action="store_true")
     b.set_defaults(func=_cmd_accuracy)
+
+    b = psub.add_parser("timings", help="measure per-layer timings of a catalogue model on this machine")
+    b.add_argument("--model", required=True, help="catalogue name (e.g. llama2-7b), or 'all'")
+    b.add_argument("--out", default="profiles-out", help="output folder")
+    b.add_argument(
+        "--prompt-lengths", nargs="+", type=_positive_int, help="prefill lengths (default 32 128 512)"
+    )
+    b.add_argument(
+        "--context-lengths", nargs="+", type=_positive_int, help="decode contexts (default 128 512 1024)"
+    )
+    b.add_argument("--repeats", type=_positive_int, default=10)
+    b.add_argument("--warmup", type=_positive_int, default=3)
+    b.add_argument("--probe-layers", type=_positive_int, default=3)
+    b.add_argument("--threads", type=_positive_int, default=1, help="torch threads (default 1)")
+    b.add_argument("--progress", "-P", action="store_true")
+    b.set_defaults(func=_cmd_timings)
+    b = psub.add_parser("scale", help="scale measured timing profiles to device classes (roofline)")
+    b.add_argument("profiles", nargs="+", help="measured timing profiles (CSV paths)")
+    b.add_argument("--device", default="all", help="device class, or 'all'")
+    b.add_argument("--weights", default="float16", help="weight precision on the device")
+    b.add_argument("--out", default="profiles-out/scaled", help="output folder (one subfolder per device)")
+    b.set_defaults(func=_cmd_scale)
 
     p = sub.add_parser("demo", help="train PPO on the paper environment and compare with baselines")
     p.add_argument("-n", "--n-timesteps", type=_positive_int, default=240_000)

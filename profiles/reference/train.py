@@ -133,7 +133,7 @@ def train_reference(
     if len(corpus.train) <= s.seq_len + 1:
         raise ConfigError(f"training corpus has only {len(corpus.train)} bytes")
     torch.manual_seed(s.seed)
-    model = AutoModelForCausalLM.from_config(reference_config(), dtype=torch.float32)
+    model = AutoModelForCausalLM.from_config(reference_config(), dtype=torch.float32)  # type: ignore[no-untyped-call]
     decay = [p for n, p in model.named_parameters() if p.ndim >= 2]
     no_decay = [p for n, p in model.named_parameters() if p.ndim < 2]
     optim = torch.optim.AdamW(
@@ -169,7 +169,7 @@ def train_reference(
             logits = model(input_ids=batch[:, :-1]).logits
         loss = torch.nn.functional.cross_entropy(logits.float().reshape(-1, 256), batch[:, 1:].reshape(-1))
         optim.zero_grad(set_to_none=True)
-        loss.backward()
+        loss.backward()  # type: ignore[no-untyped-call]
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optim.step()
         step += 1
