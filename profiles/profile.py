@@ -299,8 +299,10 @@ def _data_dir() -> Path:
 
 
 def bundled_profiles() -> list[str]:
-    """Names of the profiles shipped with splitgym."""
-    return sorted(p.stem for p in _data_dir().glob("*.csv"))
+    """Names of the profiles shipped with splitgym: their paths under the data folder, without ``.csv``
+    (e.g. ``paper_llama2_7b_rsm_grid``, ``timing/llama2-7b``, ``accuracy/reference_erasure``)."""
+    root = _data_dir()
+    return sorted(p.relative_to(root).with_suffix("").as_posix() for p in root.rglob("*.csv"))
 
 
 def load_bundled(name: str) -> Profile:
@@ -316,6 +318,8 @@ def resolve_profile(spec: str | Path | Profile) -> Profile:
     if isinstance(spec, Profile):
         return spec
     text = str(spec)
-    if text.endswith(".csv") or "/" in text or "\\" in text:
+    if text in bundled_profiles():
+        return load_bundled(text)
+    if text.endswith(".csv") or Path(text).with_suffix(".csv").is_file():
         return load_profile(text)
     return load_bundled(text)

@@ -162,7 +162,14 @@ class CountingQualityModel:
 
 
 def resolve_quality_model(spec: QualityModel | str | Path | Profile) -> QualityModel:
-    """A quality model from an instance, a shipped profile name, a profile path or a :class:`Profile`."""
+    """A quality model from an instance, a shipped profile name, a profile path or a :class:`Profile`, or
+    ``"live[:MODEL[:OPERATOR]]"`` for a :class:`~splitgym.profiles.live.LiveQualityModel` (default
+    ``live:reference:erasure``; MODEL is ``reference`` or a local checkpoint folder)."""
+    if isinstance(spec, str) and (spec == "live" or spec.startswith("live:")):
+        from splitgym.profiles.live import LiveQualityModel
+
+        _, model, operator = [*spec.split(":", 2), "", ""][:3]
+        return LiveQualityModel(model or "reference", operator or "erasure", n_tokens=1024)
     if isinstance(spec, (str, Path, Profile)):
         return TableQualityModel(spec)
     if isinstance(spec, QualityModel):

@@ -190,6 +190,7 @@ def _cmd_accuracy(args: argparse.Namespace) -> int:
         n_tokens=args.tokens,
         seed=args.seed,
         progress=args.progress,
+        name=args.name,
         **parse_kv(args.param, "--param"),
     )
     print(f"accuracy profile written to {path}")
@@ -332,6 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--tokens", type=_positive_int, default=2048, help="held-out tokens per evaluation")
     b.add_argument("--seed", type=_seed, default=0)
     b.add_argument("--out", default="profiles-out", help="output folder")
+    b.add_argument("--name", help="profile name (default: <model>_<operator>[_<params>])")
     b.add_argument("--progress", "-P", action="store_true")
     b.set_defaults(func=_cmd_accuracy)
 
