@@ -106,6 +106,7 @@ def test_every_family_is_timed_by_hooks(family: str) -> None:
     assert len(table) == 6 and (table.median_ms > 0).all() and meta["probe_layers"] == 3
 
 
+@pytest.mark.slow  # a ratio measured in one run, but only meaningful on an otherwise idle machine
 @pytest.mark.parametrize("model", ["gpt2", "reference"])
 def test_sum_of_parts_matches_the_whole_forward(model: str) -> None:
     settings = TimingSettings((64,), (64,), repeats=5, warmup=2, threads=1, consistency=True)
