@@ -25,13 +25,25 @@ from typing import Any
 from splitgym.envs.channels.link import MODULATIONS, ber_awgn, db_to_linear
 from splitgym.errors import ConfigError, suggest
 
-__all__ = ["OPERATORS", "BitFlip", "ChannelOperator", "Erasure", "Fading", "make_operator"]
+__all__ = ["OPERATORS", "BitFlip", "ChannelOperator", "Erasure", "Fading", "add_awgn", "make_operator"]
 
 
 def _check_level(name: str, level: float, low: float, high: float) -> float:
     if not isinstance(level, (int, float)) or not math.isfinite(level) or not low <= level <= high:
         raise ConfigError(f"{name} must be a finite number in [{low:g}, {high:g}], got {level!r}")
     return float(level)
+
+
+def add_awgn(y: Any, noise_power: Any, gen: Any) -> Any:
+    """``y + n`` with ``n ~ N(0, noise_power)`` element-wise; ``noise_power`` (variance, in the squared
+    units of ``y``) is a number or a tensor broadcastable to ``y``, and must be finite and >= 0."""
+    import torch
+
+    power = torch.as_tensor(noise_power, dtype=y.dtype)
+    if not bool(torch.isfinite(power).all()) or bool((power < 0).any()):
+        bad = float(power.min()) if bool(torch.isfinite(power).all()) else float("nan")
+        raise ConfigError(f"noise_power must be finite and >= 0, got {bad!r}")
+    return y + torch.randn(y.shape, generator=gen, dtype=y.dtype) * power.sqrt()
 
 
 class ChannelOperator(ABC):
@@ -79,11 +91,10 @@ class Fading(ChannelOperator):
         shape = (*y.shape[:-1], 1)
         gamma = torch._standard_gamma(torch.full(shape, self.m, dtype=torch.float64), generator=gen)
         h = (gamma / self.m).sqrt().to(y.dtype)
-        power = y.pow(2).mean(dim=-1, keepdim=True)
-        noise = torch.randn(y.shape, generator=gen, dtype=y.dtype) * (power / snr).sqrt()
-        if self.equalize:
-            return y + noise / h.clamp_min(1e-6)
-        return h * y + noise
+        noise_power = y.pow(2).mean(dim=-1, keepdim=True) / snr
+        if self.equalize:  # y' = (h y + n) / h
+            return add_awgn(y, noise_power / h.clamp_min(1e-6).pow(2), gen)
+        return add_awgn(h * y, noise_power, gen)
 
 
 class BitFlip(ChannelOperator):

@@ -12,7 +12,7 @@ import pytest
 from splitgym.errors import ConfigError
 from splitgym.profiles import load_profile
 from splitgym.profiles.accuracy import measure_accuracy_profile
-from splitgym.profiles.corruption import BitFlip, Erasure, Fading, make_operator
+from splitgym.profiles.corruption import BitFlip, Erasure, Fading, add_awgn, make_operator
 from splitgym.profiles.live import LiveQualityModel
 
 torch = pytest.importorskip("torch")
@@ -104,6 +104,10 @@ def test_bitflip_never_yields_nan_quality(tiny_lm: Path) -> None:
     ("make", "message"),
     [
         (lambda: Fading(m=0.3), "Nakagami m must be >= 0.5, got 0.3"),
+        (
+            lambda: add_awgn(torch.ones(3), -1.0, torch.Generator()),
+            r"noise_power must be finite and >= 0, got -1\.0",
+        ),
         (lambda: BitFlip(dtype="fp8"), r"dtype must be one of \['fp16', 'bf16', 'int8'\]"),
         (lambda: BitFlip(modulation="8psk"), "modulation must be one of"),
         (lambda: make_operator("erase"), "unknown operator 'erase' .*did you mean 'erasure'"),
