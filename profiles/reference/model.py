@@ -18,7 +18,7 @@ REFERENCE_ARCH: dict[str, Any] = {
     "num_hidden_layers": 12,
     "num_attention_heads": 5,
     "num_key_value_heads": 5,
-    "max_position_embeddings": 512,
+    "max_position_embeddings": 256,  # the trained context (positions beyond it are never seen)
     "rms_norm_eps": 1e-5,
     "rope_theta": 10000.0,
     "tie_word_embeddings": True,

@@ -81,7 +81,7 @@ def unigram_baseline(train: NDArray[np.uint8], held_out: NDArray[np.uint8]) -> d
 
 
 def evaluate_bytes(
-    model: Any, data: NDArray[np.uint8], window: int = 512, batch: int = 16
+    model: Any, data: NDArray[np.uint8], window: int = 256, batch: int = 16
 ) -> dict[str, float]:
     """Held-out perplexity ``exp(mean NLL)`` and next-byte accuracy over non-overlapping ``window``-byte
     chunks of ``data`` (each chunk predicts its bytes 2..window from the bytes before them)."""
@@ -204,7 +204,7 @@ def train_reference(
         "corpus": {
             "source": "Python standard library source files of the training interpreter",
             "python": platform.python_version(),
-            "root": corpus.root,
+            "root": "sysconfig.get_paths()[\"stdlib\"] of the training interpreter",
             "selection": "profiles/reference/corpus.py: all *.py outside EXCLUDED_DIRS, sorted; a file is "
             "held out when sha1(relative path)[0] < 16",
             "train_files": len(corpus.train_files),
@@ -221,7 +221,7 @@ def train_reference(
             "wall_time_s": round(train_seconds, 1),
             "final_train_loss_ema": round(loss_value, 4),
         },
-        "held_out": {"window": 512, **{k: round(v, 4) for k, v in held_out.items()}},
+        "held_out": {"window": 256, **{k: round(v, 4) for k, v in held_out.items()}},
         "unigram_baseline": {
             k: round(v, 4) for k, v in unigram_baseline(corpus.train, corpus.validation).items()
         },
