@@ -197,6 +197,13 @@ def _cmd_accuracy(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_plot(args: argparse.Namespace) -> int:
+    from splitgym.profiles.plots import plot_quality
+
+    print(f"wrote {plot_quality(args.profile, Path(args.out))}")
+    return 0
+
+
 def _cmd_timings(args: argparse.Namespace) -> int:
     import resource
     import time
@@ -336,6 +343,11 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--name", help="profile name (default: <model>_<operator>[_<params>])")
     b.add_argument("--progress", "-P", action="store_true")
     b.set_defaults(func=_cmd_accuracy)
+
+    b = psub.add_parser("plot", help="draw a quality profile: quality against channel level per split")
+    b.add_argument("profile", help="shipped profile name (see 'splitgym profile list') or CSV path")
+    b.add_argument("--out", required=True, help="PNG file to write")
+    b.set_defaults(func=_cmd_plot)
 
     b = psub.add_parser("timings", help="measure per-layer timings of a catalogue model on this machine")
     b.add_argument("--model", required=True, help="catalogue name (e.g. llama2-7b), or 'all'")
