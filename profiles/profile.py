@@ -309,7 +309,12 @@ def load_bundled(name: str) -> Profile:
     """Load a shipped profile by name; an unknown name lists the shipped ones."""
     names = bundled_profiles()
     if name not in names:
-        raise ProfileError(f"unknown profile {name!r}{suggest(name, names)}; shipped profiles: {names}")
+        folder = name.rsplit("/", 1)[0] + "/" if "/" in name else ""
+        nearby = [n for n in names if n.startswith(folder) and n.count("/") == folder.count("/")]
+        raise ProfileError(
+            f"unknown profile {name!r}{suggest(name, names)}; shipped profiles"
+            f"{' in ' + folder if folder else ''}: {nearby} (all: 'splitgym profile list')"
+        )
     return load_profile(_data_dir() / f"{name}.csv")
 
 
