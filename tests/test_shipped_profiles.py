@@ -61,7 +61,11 @@ def test_quality_falls_as_the_channel_worsens(name: str) -> None:
     assert np.isfinite(grid).all() and splits[0] == 0
 
 
-MEASURED = {load_bundled(n).meta["architecture"]: n for n in bundled_profiles() if n.count("/") == 1 and n.startswith("timing/")}
+MEASURED = {
+    load_bundled(n).meta["architecture"]: n
+    for n in bundled_profiles()
+    if n.count("/") == 1 and n.startswith("timing/")
+}
 
 
 @pytest.mark.parametrize("model", sorted(CATALOGUE))

@@ -204,7 +204,7 @@ def train_reference(
         "corpus": {
             "source": "Python standard library source files of the training interpreter",
             "python": platform.python_version(),
-            "root": "sysconfig.get_paths()[\"stdlib\"] of the training interpreter",
+            "root": 'sysconfig.get_paths()["stdlib"] of the training interpreter',
             "selection": "profiles/reference/corpus.py: all *.py outside EXCLUDED_DIRS, sorted; a file is "
             "held out when sha1(relative path)[0] < 16",
             "train_files": len(corpus.train_files),
