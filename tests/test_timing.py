@@ -169,8 +169,8 @@ def test_bad_profiler_inputs_raise_config_errors(
 
 
 def test_default_lengths_fit_the_model() -> None:
-    checked = TimingSettings().checked(get_architecture("reference"))  # 512 positions
-    assert checked.prompt_lengths == (32, 128, 512) and checked.context_lengths == (128, 512)
+    checked = TimingSettings().checked(get_architecture("reference"))  # 256 positions (the trained context)
+    assert checked.prompt_lengths == (32, 128) and checked.context_lengths == (128,)
 
 
 def test_bad_roofline_inputs_raise_config_errors() -> None:
