@@ -110,7 +110,7 @@ def _print_scores(frame: Any) -> None:
             f"{row['oracle']:.4f}",
             f"{row['score']:.3f}",
         )
-    Console().print(table)
+    Console(width=120).print(table)  # wide enough for every column, also when piped
     print(
         "score: 0 = uniformly random policy, 1 = best-split-per-state policy read from the table; "
         "the oracle (look-ahead knowing the step count) scores",
