@@ -7,8 +7,6 @@ Each repeat draws fresh corruption (seed ``seed + repeat``).
 
 from __future__ import annotations
 
-import json
-import os
 import platform
 from collections.abc import Sequence
 from datetime import datetime, timezone
@@ -19,23 +17,14 @@ import pandas as pd
 
 from splitgym.errors import ConfigError
 from splitgym.profiles.live import LiveQualityModel
+from splitgym.profiles.profile import write_profile
 
-__all__ = ["DEFAULT_LEVELS", "sweep_accuracy", "write_profile"]
+__all__ = ["DEFAULT_LEVELS", "measure_accuracy_profile", "sweep_accuracy"]
 
 DEFAULT_LEVELS: dict[str, tuple[float, ...]] = {
     "impairment": tuple(round(0.02 * i, 2) for i in range(16)),  # 0 .. 0.30, the paper's range
     "snr_db": tuple(float(v) for v in range(-10, 31, 5)),  # -10 .. 30 dB
 }
-
-
-def write_profile(out: Path, name: str, table: pd.DataFrame, meta: dict[str, Any]) -> Path:
-    """Write ``name.csv`` and ``name.json`` into ``out`` atomically; return the CSV path."""
-    out.mkdir(parents=True, exist_ok=True)
-    for suffix, text in ((".csv", table.to_csv(index=False)), (".json", json.dumps(meta, indent=2) + "\n")):
-        tmp = out / f".{name}{suffix}.tmp"
-        tmp.write_text(text)
-        os.replace(tmp, out / f"{name}{suffix}")
-    return out / f"{name}.csv"
 
 
 def sweep_accuracy(
@@ -141,4 +130,4 @@ def measure_accuracy_profile(
     suffix = "".join(f"_{k}{v}" for k, v in sorted(operator_params.items()))
     name = name or f"{live.lm.name}_{operator}{suffix}".replace(".", "p")
     meta = accuracy_metadata(live, name, repeats, time.perf_counter() - start)
-    return write_profile(out, name, table.round(6), meta)
+    return write_profile(table.round(6), meta, out)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
@@ -39,6 +40,7 @@ __all__ = [
     "load_bundled",
     "load_profile",
     "resolve_profile",
+    "write_profile",
 ]
 
 SOURCES = ("measured", "cited", "scaled")
@@ -328,3 +330,19 @@ def resolve_profile(spec: str | Path | Profile) -> Profile:
     if text.endswith(".csv") or Path(text).with_suffix(".csv").is_file():
         return load_profile(text)
     return load_bundled(text)
+
+
+def _replace(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def write_profile(table: pd.DataFrame, meta: Mapping[str, Any], out_dir: Path) -> Path:
+    """Write ``<out_dir>/<meta["name"]>.json`` and ``.csv`` atomically (temporary file, then
+    ``os.replace``); return the CSV path."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    csv_path = out_dir / f"{meta['name']}.csv"
+    _replace(csv_path.with_suffix(".json"), json.dumps(meta, indent=2) + "\n")
+    _replace(csv_path, table.to_csv(index=False))
+    return csv_path

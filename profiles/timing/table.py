@@ -1,14 +1,13 @@
-"""The ``layer_timing`` table: its columns and units, row order, and atomic writing of a profile pair."""
+"""The ``layer_timing`` table: its columns and units and row order (written with :func:`write_profile`)."""
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from splitgym.profiles.profile import write_profile
 
 __all__ = ["AXES", "CATEGORIES", "UNITS", "timing_table", "write_profile"]
 
@@ -35,18 +34,3 @@ def timing_table(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
         return col if names is None else col.map({v: i for i, v in enumerate(names)})
 
     return table.sort_values(AXES, key=rank).reset_index(drop=True)
-
-
-def _replace(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
-def write_profile(table: pd.DataFrame, meta: Mapping[str, Any], out_dir: Path) -> Path:
-    """Write ``<out_dir>/<name>.json`` and ``.csv`` atomically (temporary file, then ``os.replace``)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    csv_path = out_dir / f"{meta['name']}.csv"
-    _replace(csv_path.with_suffix(".json"), json.dumps(meta, indent=2) + "\n")
-    _replace(csv_path, table.to_csv(index=False))
-    return csv_path
