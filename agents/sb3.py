@@ -7,6 +7,7 @@ folder described in :mod:`splitgym.agents.runs`. :func:`evaluate_run` reloads a 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import platform
 import shlex
@@ -25,6 +26,7 @@ import splitgym
 from splitgym.agents.evaluation import evaluate, summarize
 from splitgym.agents.hyperparams import load_hyperparams
 from splitgym.agents.runs import new_run_dir, read_run, write_text_atomic, write_yaml_atomic
+from splitgym.envs.config import config_dict
 from splitgym.errors import ConfigError, SplitGymError, suggest
 
 __all__ = [
@@ -147,6 +149,8 @@ def train(
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
     probe = make_env(env_id, env_kwargs)  # validates the env kwargs
+    inner_config = getattr(probe.unwrapped, "config", None)
+    env_config = config_dict(inner_config) if dataclasses.is_dataclass(inner_config) else {}
     _, probe_info = probe.reset(seed=seed)
     info_keywords = tuple(
         k for k, v in probe_info.items() if isinstance(v, (int, float)) and not isinstance(v, bool)
@@ -167,6 +171,7 @@ def train(
             "hyperparams_key": key,
             "hyperparams": {k: v for k, v in params.items() if k != "n_timesteps"},
             "env_kwargs": env_kwargs,
+            "env_config": env_config,  # every environment parameter as resolved, defaults included
             "versions": _versions(),
         },
     )

@@ -36,7 +36,6 @@ from splitgym.envs.config import (
     check_int_range,
     check_interval,
     check_weights,
-    config_dict,
 )
 from splitgym.errors import ConfigError
 from splitgym.profiles.quality import DEFAULT_PROFILE, QualityModel, resolve_quality_model
@@ -392,8 +391,3 @@ class PaperSplitDirectEnv(_PaperEnvBase):
         info["quality_start"] = q0
         info["ppl_change"] = relative_change
         return obs, reward, terminated, truncated, info
-
-
-def describe(env: _PaperEnvBase) -> dict[str, Any]:
-    """The environment's configuration as a YAML-friendly dict."""
-    return config_dict(env.config)

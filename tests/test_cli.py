@@ -104,6 +104,8 @@ def test_train_then_evaluate_writes_a_complete_run_folder(
         assert (run / name).is_file(), name
     config = yaml.safe_load((run / "config.yml").read_text())
     assert config["env_kwargs"] == {"w_inf": 5, "observation": "paper"}
+    assert config["env_config"]["w_inf"] == 5 and config["env_config"]["horizon"] == 5
+    assert config["env_config"]["reset_impairment"] == [0.01, 0.3]
     assert config["seed"] == 3 and config["n_timesteps"] == 600
     assert "train --env splitgym/PaperSplit-v0 --algo a2c -n 600" in (run / "command.txt").read_text()
     monitor = pd.read_csv(run / "0.monitor.csv", skiprows=1)
