@@ -8,17 +8,16 @@ Files are written atomically (a temporary file renamed into place).
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from splitgym.atomic import write_text_atomic
 from splitgym.errors import ConfigError
 
-__all__ = ["RUN_FILES", "new_run_dir", "read_run", "write_text_atomic", "write_yaml_atomic"]
+__all__ = ["RUN_FILES", "new_run_dir", "read_run", "write_yaml_atomic"]
 
 RUN_FILES = ("model.zip", "config.yml", "args.yml", "command.txt")
 
@@ -45,18 +44,6 @@ def new_run_dir(root: Path, algo: str, env_id: str) -> Path:
             return run
         except FileExistsError:
             n += 1
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and an atomic rename."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_yaml_atomic(path: Path, data: Any) -> None:

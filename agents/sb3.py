@@ -25,7 +25,8 @@ import pandas as pd
 import splitgym
 from splitgym.agents.evaluation import evaluate, summarize
 from splitgym.agents.hyperparams import load_hyperparams
-from splitgym.agents.runs import new_run_dir, read_run, write_text_atomic, write_yaml_atomic
+from splitgym.agents.runs import new_run_dir, read_run, write_yaml_atomic
+from splitgym.atomic import write_text_atomic
 from splitgym.envs.config import config_dict
 from splitgym.errors import ConfigError, SplitGymError, suggest
 

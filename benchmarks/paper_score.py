@@ -17,8 +17,8 @@ import pandas as pd
 from splitgym.agents.baselines import BestSplitPolicy, PlanningOracle, RandomPolicy
 from splitgym.agents.evaluation import evaluate, normalized_score, summarize
 from splitgym.agents.policy import Policy
-from splitgym.agents.runs import write_text_atomic
 from splitgym.agents.sb3 import load_model, make_env, train
+from splitgym.atomic import write_text_atomic
 
 __all__ = ["baseline_returns", "paper_score"]
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
@@ -29,6 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from splitgym.atomic import write_text_atomic
 from splitgym.errors import ProfileError, suggest
 
 __all__ = [
@@ -332,17 +332,11 @@ def resolve_profile(spec: str | Path | Profile) -> Profile:
     return load_bundled(text)
 
 
-def _replace(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 def write_profile(table: pd.DataFrame, meta: Mapping[str, Any], out_dir: Path) -> Path:
     """Write ``<out_dir>/<meta["name"]>.json`` and ``.csv`` atomically (temporary file, then
     ``os.replace``); return the CSV path."""
     out_dir.mkdir(parents=True, exist_ok=True)
     csv_path = out_dir / f"{meta['name']}.csv"
-    _replace(csv_path.with_suffix(".json"), json.dumps(meta, indent=2) + "\n")
-    _replace(csv_path, table.to_csv(index=False))
+    write_text_atomic(csv_path.with_suffix(".json"), json.dumps(meta, indent=2) + "\n")
+    write_text_atomic(csv_path, table.to_csv(index=False))
     return csv_path

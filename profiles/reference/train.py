@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from splitgym.atomic import write_text_atomic
 from splitgym.errors import ConfigError
 from splitgym.profiles.reference.corpus import Corpus, load_corpus
 from splitgym.profiles.reference.model import REFERENCE_ARCH, reference_config
@@ -110,12 +111,6 @@ def evaluate_bytes(
         "bits_per_byte": mean / math.log(2),
         "accuracy": total_correct / total,
     }
-
-
-def _save_atomic_json(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
-    os.replace(tmp, path)
 
 
 def train_reference(
@@ -229,6 +224,6 @@ def train_reference(
         "machine": {"processor": platform.processor() or platform.machine(), "threads": s.threads},
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
     }
-    _save_atomic_json(out_dir / "model_card.json", card)
+    write_text_atomic(out_dir / "model_card.json", json.dumps(card, indent=2) + "\n")
     ckpt.unlink(missing_ok=True)
     return card

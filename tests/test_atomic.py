@@ -1,0 +1,27 @@
+"""Atomic writes replace the target whole and leave no temporary file behind, even on failure."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from splitgym.atomic import write_text_atomic
+
+
+def test_replaces_whole_and_leaves_nothing_behind(tmp_path: Path) -> None:
+    target = tmp_path / "result.csv"
+    target.write_text("old")
+    write_text_atomic(target, "new contents")
+    assert target.read_text() == "new contents"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["result.csv"]
+
+
+def test_a_failed_write_keeps_the_old_file(tmp_path: Path) -> None:
+    target = tmp_path / "result.csv"
+    target.write_text("old")
+
+    with pytest.raises(TypeError):
+        write_text_atomic(target, 123)  # type: ignore[arg-type]
+    assert target.read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["result.csv"]
