@@ -6,7 +6,9 @@ first, so third-party code needs nothing but the string.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 import gymnasium as gym
 
@@ -15,11 +17,24 @@ __all__ = ["ENVS", "EnvEntry", "register_envs"]
 
 @dataclass(frozen=True)
 class EnvEntry:
-    """One registered environment: its ID, entry point and a one-line summary."""
+    """One registered environment: its ID, entry point, a one-line summary, fixed keyword arguments and
+    (optionally) a natively batched vector entry point."""
 
     env_id: str
     entry_point: str
     summary: str
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+    vector_entry_point: str | None = None
+
+
+_FADING = "splitgym.envs.fading.env:FadingSplitEnv"
+_FADING_VEC = "splitgym.envs.fading.vector:FadingSplitVectorEnv"
+_SCENARIOS = {
+    "Pedestrian": "reference LLM, phone + A100 edge, 3 km/h UMi street canyon, fading operator",
+    "Vehicular": "reference LLM, phone + A100 edge, 50 km/h UMi street canyon up to 400 m, fading operator",
+    "BitFlip": "reference LLM, float16 hidden states sent as uncoded QPSK bits (bit flips), 3 km/h",
+    "Llama7B": "Llama-2-7B, Jetson Orin Nano Super + A100 edge, paper table via packet erasure, 3 km/h",
+}
 
 
 ENVS: tuple[EnvEntry, ...] = (
@@ -33,6 +48,17 @@ ENVS: tuple[EnvEntry, ...] = (
         "splitgym.envs.paper:PaperSplitDirectEnv",
         "Chen et al. env A: absolute split choice, reward from the perplexity change since the start",
     ),
+    EnvEntry(
+        "splitgym/FadingSplit-v0",
+        _FADING,
+        "fading channel, measured device/edge timings, accuracy vs load (the Pedestrian scenario)",
+        {"scenario": "Pedestrian"},
+        _FADING_VEC,
+    ),
+    *(
+        EnvEntry(f"splitgym/FadingSplit-{name}-v0", _FADING, summary, {"scenario": name}, _FADING_VEC)
+        for name, summary in _SCENARIOS.items()
+    ),
 )
 
 
@@ -40,4 +66,9 @@ def register_envs() -> None:
     """Register every environment in :data:`ENVS` that is not registered yet (safe to call again)."""
     for entry in ENVS:
         if entry.env_id not in gym.registry:
-            gym.register(id=entry.env_id, entry_point=entry.entry_point)
+            gym.register(
+                id=entry.env_id,
+                entry_point=entry.entry_point,
+                kwargs=dict(entry.kwargs),
+                vector_entry_point=entry.vector_entry_point,
+            )

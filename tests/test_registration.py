@@ -16,7 +16,8 @@ IDS = splitgym.env_ids()
 
 
 def test_every_id_is_registered_with_a_string_entry_point() -> None:
-    assert IDS == ["splitgym/PaperSplit-v0", "splitgym/PaperSplitDirect-v0"]
+    fading = [f"splitgym/FadingSplit-{s}-v0" for s in ("Pedestrian", "Vehicular", "BitFlip", "Llama7B")]
+    assert IDS == ["splitgym/PaperSplit-v0", "splitgym/PaperSplitDirect-v0", "splitgym/FadingSplit-v0", *fading]
     for env_id in IDS:
         spec = gym.spec(env_id)
         assert isinstance(spec.entry_point, str) and spec.entry_point.startswith("splitgym.envs.")
@@ -29,9 +30,12 @@ def test_registration_is_idempotent(recwarn: pytest.WarningsRecorder) -> None:
 
 
 def test_import_does_not_load_torch_or_the_envs() -> None:
-    code = "import sys, splitgym; print('torch' in sys.modules, 'splitgym.envs.paper' in sys.modules)"
+    code = (
+        "import sys, splitgym; print('torch' in sys.modules, 'splitgym.envs.paper' in sys.modules, "
+        "'splitgym.envs.fading.env' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd="/")
-    assert out.stdout.split() == ["False", "False"]
+    assert out.stdout.split() == ["False", "False", "False"]
 
 
 @pytest.mark.parametrize("env_id", IDS)
@@ -52,8 +56,8 @@ def test_async_vector_env_steps(env_id: str) -> None:
     envs = gym.make_vec(env_id, num_envs=4, vectorization_mode="async")
     try:
         obs, _ = envs.reset(seed=3)
-        assert obs.shape == (4, 2)
-        for _ in range(7):  # past the 5-step horizon: autoreset happens
+        assert obs.shape == (4, *envs.single_observation_space.shape)
+        for _ in range(7):  # past the paper envs' 5-step horizon: autoreset happens
             obs, reward, _terminated, _truncated, _ = envs.step(envs.action_space.sample())
             assert np.all(np.isfinite(reward))
         assert envs.single_observation_space.contains(obs[0])

@@ -1,0 +1,203 @@
+"""``splitgym/FadingSplit-v0``: split an LLM between a device and an edge server over a fading channel.
+
+One step is one inference request. Before it the channel has evolved (mobility, path loss, shadowing,
+fading; :mod:`.process`); the agent sees a normalised vector (:meth:`FadingWorld.observe
+<splitgym.envs.fading.world.FadingWorld.observe>`): the device's SNR estimate and its last
+``snr_history`` values, the rate that estimate supports, the prompt length, device and edge
+utilisation and the previous split. The action is the split ``k`` in ``0..L`` (decoder layers on the
+device). Splits the device cannot hold in memory, below ``min_split`` or without quality data are
+infeasible: :meth:`FadingSplitEnv.action_masks` (MaskablePPO) and ``info["action_mask"]`` give the
+feasible set of the next request; an infeasible action runs the nearest feasible split and costs
+``w_invalid``. The reward and all its terms are defined in :mod:`.world`; every term, weight and the
+request's physics are in ``info``. Episodes end by truncation after ``max_steps`` requests.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, SupportsFloat
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+from numpy.typing import NDArray
+
+from splitgym.envs.fading.config import DEFAULT_SCENARIO, FadingSplitConfig, scenario_config
+from splitgym.envs.fading.process import SAMPLE_FIELDS, ProcessState, Sample
+from splitgym.envs.fading.tables import snr_index
+from splitgym.envs.fading.world import FadingWorld
+
+__all__ = ["PER_SPLIT_KEYS", "PER_STEP_KEYS", "FadingSplitEnv"]
+
+BLOCK = 256  # requests simulated ahead per block
+BATCH_ROWS = 2048  # requests simulated ahead at a reset, in fresh episodes of one block each
+# info entries that depend on the requested split (in this order) and on the request only.
+PER_SPLIT_KEYS = (
+    "reward", "split", "invalid", "quality", "quality_score", "load", "energy_j", "latency_s", "outage",
+    "r_quality", "r_load", "r_energy", "r_latency", "r_invalid",
+)  # fmt: skip
+PER_STEP_KEYS = ("snr_db", "snr_est_db", "rate_bps", "distance_m", "los", "prompt_tokens", "device_load", "edge_load")
+
+
+class FadingSplitEnv(gym.Env[NDArray[np.float32], np.int64]):
+    """Split inference over a fading channel, configured by a named scenario plus keyword overrides.
+
+    ``gym.make("splitgym/FadingSplit-v0", speed_kmh=30, w_energy=0.2)``; see
+    :class:`~splitgym.envs.fading.config.FadingSplitConfig` for every parameter.
+    """
+
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
+
+    def __init__(
+        self,
+        scenario: str = DEFAULT_SCENARIO,
+        render_mode: str | None = None,
+        config: FadingSplitConfig | None = None,
+        **overrides: Any,
+    ) -> None:
+        self.config = config if config is not None and not overrides else scenario_config(scenario, **overrides)
+        self.scenario = scenario
+        self.world = FadingWorld(self.config)
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise gym.error.Error(f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}")
+        self.render_mode = render_mode
+        L = self.world.num_layers
+        self.num_layers = L
+        self.action_space = spaces.Discrete(L + 1)
+        self.observation_space = spaces.Box(0.0, 1.0, shape=(self.world.obs_dim,), dtype=np.float32)
+        self._weights = {
+            "w_quality": self.config.w_quality, "w_load": self.config.w_load, "w_energy": self.config.w_energy,
+            "w_latency": self.config.w_latency, "w_invalid": self.config.w_invalid,
+        }  # fmt: skip
+        self._masks = [row.copy() for row in self.world.feasible]  # read-only, shared by info dicts
+        for mask in self._masks:
+            mask.flags.writeable = False
+        self._t = 0
+        self._col = -1
+        self._obs = np.zeros((0, 0, self.world.obs_dim), dtype=np.float32)
+        self._step = 0
+        self._prev_split = 0
+        self.trace: list[tuple[float, int, float]] = []  # (snr_db, split, reward) of this episode
+        self.last_info: dict[str, Any] = {}
+
+    # -- block precomputation ------------------------------------------------------------------------
+    # The process does not depend on actions, so requests are simulated ahead and every action is
+    # evaluated on each: a batch of ``n`` fresh episodes at a reset (columns), or the next block of the
+    # current episode when it outlasts the first one.
+    def _new_batch(self) -> None:
+        T = min(BLOCK, self.config.max_steps + 1)
+        n = max(1, BATCH_ROWS // T)
+        state, first = self.world.process.init(self.np_random, n)
+        rest = self.world.process.simulate(state, self.np_random, T - 1)
+        block = Sample(*(np.concatenate([np.asarray(getattr(first, f))[None], getattr(rest, f)]) for f in SAMPLE_FIELDS))
+        history = np.repeat(np.asarray(first.snr_est_db)[None, :], self.config.snr_history, axis=0)
+        self._batch_state = state
+        self._prepare(block, history)
+        self._col = -1
+
+    def _next_block(self) -> None:
+        col = self._col
+        st = self._batch_state
+        state = ProcessState(*(np.asarray(getattr(st, f))[col : col + 1] for f in vars(st)))
+        block = self.world.process.simulate(state, self.np_random, BLOCK)
+        history = self._history_after[:, col : col + 1]
+        self._batch_state = state
+        self._prepare(block, history)
+        self._col = 0
+
+    def _prepare(self, s: Sample, past: NDArray[np.float64]) -> None:
+        """Evaluate a block ``s`` (arrays ``(T, n)``); ``past``: the last ``H`` estimates, newest first."""
+        w = self.world
+        H = self.config.snr_history
+        T = s.snr_db.shape[0]
+        ext = np.concatenate([past[::-1], s.snr_est_db], axis=0)  # oldest .. newest, (H + T, n)
+        idx = H + np.arange(T)[:, None] - 1 - np.arange(H)[None, :]
+        history = np.moveaxis(ext[idx], 2, 1)  # (T, n, H)
+        self._history_after = ext[::-1][:H]
+        rows = w.row(s.prompt)
+        self._obs = w.observe(s, history, np.zeros(rows.shape, dtype=np.int64))
+        self._rows = rows
+        splits = np.arange(self.num_layers + 1)
+        executed, invalid = w.execute(rows[..., None], splits)
+        out = w.evaluate(
+            rows[..., None], s.snr_db[..., None], s.device_load[..., None], s.edge_load[..., None],
+            executed, invalid,
+        )  # fmt: skip
+        self._reward = out.reward
+        cols = [out.reward, executed, invalid, out.quality, out.quality_score, out.load, out.energy_j, out.latency_s,
+                out.outage, out.r_quality, out.r_load, out.r_energy, out.r_latency, out.r_invalid]  # fmt: skip
+        shape = out.reward.shape
+        self._per_split = np.stack([np.broadcast_to(np.asarray(c, dtype=np.float64), shape) for c in cols], -1)
+        rate = w.tables.rate_bps[snr_index(s.snr_db)]
+        per_step = [s.snr_db, s.snr_est_db, rate, s.distance_m, s.los, s.prompt, s.device_load, s.edge_load]
+        self._per_step = np.stack([np.asarray(c, dtype=np.float64) for c in per_step], axis=-1)
+        self._block = s
+        self._t = 0
+
+    # -- Gymnasium API -------------------------------------------------------------------------------
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[NDArray[np.float32], dict[str, Any]]:
+        super().reset(seed=seed)
+        if seed is not None or self._col + 1 >= self._obs.shape[1]:
+            self._new_batch()
+        self._col += 1
+        self._t = 0
+        self._step = 0
+        self._prev_split = 0
+        self.trace = []
+        self.last_info = {}
+        return self._obs[0, self._col].copy(), {"action_mask": self.action_masks(), "step": 0}
+
+    def step(self, action: np.int64 | int) -> tuple[NDArray[np.float32], SupportsFloat, bool, bool, dict[str, Any]]:
+        k = int(action)
+        if not 0 <= k <= self.num_layers or self._col < 0:
+            if self._col < 0:
+                raise gym.error.ResetNeeded("call reset() before step()")
+            raise gym.error.InvalidAction(f"action must be a split in 0..{self.num_layers}, got {action!r}")
+        t, col = self._t, self._col
+        values = self._per_split[t, col, k].tolist()
+        info = dict(zip(PER_SPLIT_KEYS, values))
+        info.update(zip(PER_STEP_KEYS, self._per_step[t, col].tolist()))
+        split = int(values[1])
+        reward = values[0]
+        info["split"] = split
+        info["requested_split"] = k
+        info["invalid"] = values[2] > 0.0
+        info["outage"] = values[8] > 0.0
+        info.update(self._weights)
+        self._step += 1
+        info["step"] = self._step
+        self.trace.append((info["snr_db"], split, reward))
+        self.last_info = info
+        if t + 1 >= self._obs.shape[0]:
+            self._next_block()
+        else:
+            self._t = t + 1
+        obs = self._obs[self._t, self._col].copy()
+        obs[-1] = split / self.num_layers
+        info["action_mask"] = self._masks[self._rows[self._t, self._col]]
+        return obs, reward, False, self._step >= self.config.max_steps, info
+
+    # -- extras --------------------------------------------------------------------------------------
+    def action_masks(self) -> NDArray[np.bool_]:
+        """Feasible splits of the current request (``True`` = allowed), for MaskablePPO."""
+        return self.world.feasible[self._rows[self._t, self._col]].copy()
+
+    def split_rewards(self) -> NDArray[np.float64]:
+        """The reward every action would get on the current request (exhaustive search, for oracles)."""
+        return np.asarray(self._reward[self._t, self._col], dtype=np.float64).copy()
+
+    def request(self) -> Sample:
+        """The current request's conditions (true SNR, distance, LOS, prompt, loads)."""
+        t, col = self._t, self._col
+        return Sample(*(np.asarray(getattr(self._block, f)[t, col]) for f in SAMPLE_FIELDS))
+
+    def render(self) -> str | NDArray[np.uint8] | None:  # type: ignore[override]
+        if self.render_mode is None:
+            gym.logger.warn("render() called without a render_mode; pass render_mode='ansi' or 'rgb_array'")
+            return None
+        from splitgym.envs.fading.render import render_ansi, render_rgb
+
+        if self.render_mode == "ansi":
+            return render_ansi(self)
+        return render_rgb(self)
