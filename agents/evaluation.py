@@ -1,11 +1,13 @@
 """Evaluate any policy on an environment and collect the return and every reward term per episode.
 
 Episode ``i`` is reset with seed ``seed + i``, so different policies evaluated with the same ``seed`` face
-the same start states (common random numbers: their difference has far less variance).
+the same start states (common random numbers: their difference has far less variance). A policy whose
+``predict`` takes ``action_masks`` (MaskablePPO) gets the environment's mask of the current request.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping
 from typing import Any
 
@@ -31,6 +33,7 @@ def evaluate(
         from splitgym.errors import ConfigError
 
         raise ConfigError(f"episodes must be >= 1, got {episodes}")
+    masked = hasattr(env.unwrapped, "action_masks") and _takes_masks(policy)
     rows = []
     for i in range(episodes):
         obs, _ = env.reset(seed=seed + i)
@@ -40,8 +43,9 @@ def evaluate(
         sums: dict[str, float] = {}
         done = False
         while not done:
+            extra = {"action_masks": env.get_wrapper_attr("action_masks")()} if masked else {}
             action, state = policy.predict(
-                obs, state=state, episode_start=np.array([start]), deterministic=deterministic
+                obs, state=state, episode_start=np.array([start]), deterministic=deterministic, **extra
             )
             start = False
             obs, reward, terminated, truncated, info = env.step(action)
@@ -56,6 +60,13 @@ def evaluate(
             row[key] = value if key.startswith("r_") else value / length
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _takes_masks(policy: Policy) -> bool:
+    try:
+        return "action_masks" in inspect.signature(policy.predict).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def summarize(frame: pd.DataFrame) -> dict[str, float]:

@@ -1,4 +1,5 @@
-"""Model-free agents from stable-baselines3 (PPO, A2C, DQN), trained into a run folder.
+"""Model-free agents from stable-baselines3 (PPO, A2C, DQN) and sb3-contrib (MaskablePPO, for
+environments with ``action_masks()``), trained into a run folder.
 
 :func:`train` reads hyperparameters from ``hyperparams/<algo>.yml`` (keyed by env ID), builds monitored
 vector environments, evaluates periodically, logs every reward term to TensorBoard and writes the run
@@ -41,13 +42,18 @@ __all__ = [
     "train",
 ]
 
-ALGOS = ("ppo", "a2c", "dqn")
+ALGOS = ("ppo", "a2c", "dqn", "maskable_ppo")
+MASKABLE = ("maskable_ppo",)
 
 
 def algo_class(algo: str) -> type[Any]:
     """The stable-baselines3 class of ``algo`` (imported lazily: torch loads only when training)."""
     if algo not in ALGOS:
         raise ConfigError(f"unknown algorithm {algo!r}{suggest(algo, ALGOS)}; allowed: {list(ALGOS)}")
+    if algo == "maskable_ppo":
+        from sb3_contrib import MaskablePPO
+
+        return MaskablePPO
     import stable_baselines3 as sb3
 
     return {"ppo": sb3.PPO, "a2c": sb3.A2C, "dqn": sb3.DQN}[algo]
@@ -150,6 +156,9 @@ def train(
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
     probe = make_env(env_id, env_kwargs)  # validates the env kwargs
+    if algo in MASKABLE and not hasattr(probe.unwrapped, "action_masks"):
+        probe.close()
+        raise ConfigError(f"{algo} needs an environment with action masks; {env_id} has none")
     inner_config = getattr(probe.unwrapped, "config", None)
     env_config = config_dict(inner_config) if dataclasses.is_dataclass(inner_config) else {}
     _, probe_info = probe.reset(seed=seed)
@@ -188,6 +197,8 @@ def train(
         monitor_kwargs={"info_keywords": info_keywords},
     )
     eval_env = make_vec_env(env_id, n_envs=1, seed=seed + 10_000, env_kwargs=env_kwargs)
+    if algo in MASKABLE:
+        from sb3_contrib.common.maskable.callbacks import MaskableEvalCallback as EvalCallback
     eval_cb = EvalCallback(
         eval_env,
         eval_freq=max(steps // max(n_evaluations, 1) // n_envs, 1),

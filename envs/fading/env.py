@@ -32,9 +32,10 @@ BLOCK = 256  # requests simulated ahead per block
 BATCH_ROWS = 2048  # requests simulated ahead at a reset, in fresh episodes of one block each
 # info entries that depend on the requested split (in this order) and on the request only.
 PER_SPLIT_KEYS = (
-    "reward", "split", "invalid", "quality", "quality_score", "load", "energy_j", "latency_s", "outage",
+    "reward", "split", "invalid", "quality", "quality_score", "load", "energy_j", "latency_s", "uplink_s", "outage",
     "r_quality", "r_load", "r_energy", "r_latency", "r_invalid",
 )  # fmt: skip
+_OUTAGE = PER_SPLIT_KEYS.index("outage")
 PER_STEP_KEYS = ("snr_db", "snr_est_db", "rate_bps", "distance_m", "los", "prompt_tokens", "device_load", "edge_load")
 
 
@@ -124,7 +125,7 @@ class FadingSplitEnv(gym.Env[NDArray[np.float32], np.int64]):
         )  # fmt: skip
         self._reward = out.reward
         cols = [out.reward, executed, invalid, out.quality, out.quality_score, out.load, out.energy_j, out.latency_s,
-                out.outage, out.r_quality, out.r_load, out.r_energy, out.r_latency, out.r_invalid]  # fmt: skip
+                out.uplink_s, out.outage, out.r_quality, out.r_load, out.r_energy, out.r_latency, out.r_invalid]  # fmt: skip
         shape = out.reward.shape
         self._per_split = np.stack([np.broadcast_to(np.asarray(c, dtype=np.float64), shape) for c in cols], -1)
         rate = w.tables.rate_bps[snr_index(s.snr_db)]
@@ -163,7 +164,7 @@ class FadingSplitEnv(gym.Env[NDArray[np.float32], np.int64]):
         info["split"] = split
         info["requested_split"] = k
         info["invalid"] = values[2] > 0.0
-        info["outage"] = values[8] > 0.0
+        info["outage"] = values[_OUTAGE] > 0.0
         info.update(self._weights)
         self._step += 1
         info["step"] = self._step

@@ -1,7 +1,7 @@
 """The exogenous process of the fading environment: mobility, channel, load and requests.
 
 Nothing here depends on the agent's actions, so the single environment simulates it ahead in blocks
-(:meth:`ExogenousProcess.simulate`, vectorised over time with linear filters) and the vector environment
+(:meth:`ExogenousProcess.simulate`, vectorised over time with a parallel prefix scan) and the vector environment
 one step at a time for many environments (:meth:`ExogenousProcess.step`, vectorised over environments).
 Both implement the same recursions, with ``Δt`` the request interval and ``v`` the speed:
 
@@ -28,7 +28,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.signal import lfilter
 
 from splitgym.envs.channels import (
     noise_power_dbm,
@@ -214,8 +213,15 @@ def _ar1(x: F, a: float, noise: F) -> F:
 
 
 def _ar1_block(x0: NDArray[np.generic], a: float, noise: NDArray[np.generic]) -> NDArray[np.generic]:
-    """``T`` steps of :func:`_ar1` from ``x0`` along axis 0, as one linear filter."""
-    b = math.sqrt(max(0.0, 1.0 - a * a))
-    zi = (a * np.asarray(x0))[None, :]
-    out, _ = lfilter([b], [1.0, -a], noise, axis=0, zi=zi)
-    return np.asarray(out)
+    """``T`` steps of :func:`_ar1` from ``x0`` along axis 0 by a Hillis-Steele scan (``log2 T`` array ops).
+
+    With innovations ``e_t = sqrt(1 - a^2) noise_t`` (plus ``a x0`` at ``t = 0``), after the pass with
+    shift ``d`` each entry holds ``sum_{j < 2d} a^j e_{t-j}``; powers of ``a <= 1`` keep it stable.
+    """
+    y = math.sqrt(max(0.0, 1.0 - a * a)) * np.asarray(noise)
+    y[0] = y[0] + a * np.asarray(x0)
+    shift, power = 1, a
+    while shift < y.shape[0]:
+        y[shift:] = y[shift:] + power * y[:-shift]
+        shift, power = 2 * shift, power * power
+    return y

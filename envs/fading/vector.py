@@ -28,7 +28,7 @@ from splitgym.errors import ConfigError
 __all__ = ["INFO_KEYS", "FadingSplitVectorEnv"]
 
 INFO_KEYS = (
-    "split", "invalid", "quality", "quality_score", "load", "energy_j", "latency_s", "outage",
+    "split", "invalid", "quality", "quality_score", "load", "energy_j", "latency_s", "uplink_s", "outage",
     "r_quality", "r_load", "r_energy", "r_latency", "r_invalid", "snr_db", "rate_bps", "distance_m",
     "prompt_tokens",
 )  # fmt: skip
@@ -102,7 +102,7 @@ class FadingSplitVectorEnv(VectorEnv[NDArray[np.float32], NDArray[np.int64], NDA
         infos: dict[str, Any] = {}
         values = {
             "split": executed, "invalid": invalid, "quality": out.quality, "quality_score": out.quality_score,
-            "load": out.load, "energy_j": out.energy_j, "latency_s": out.latency_s, "outage": out.outage,
+            "load": out.load, "energy_j": out.energy_j, "latency_s": out.latency_s, "uplink_s": out.uplink_s, "outage": out.outage,
             "r_quality": out.r_quality, "r_load": out.r_load, "r_energy": out.r_energy,
             "r_latency": out.r_latency, "r_invalid": out.r_invalid, "snr_db": s.snr_db,
             "rate_bps": out.rate_bps, "distance_m": s.distance_m, "prompt_tokens": s.prompt,

@@ -49,6 +49,7 @@ class Outcome:
     energy_j: F
     energy_norm: F
     latency_s: F
+    uplink_s: F
     lateness: F
     rate_bps: F
     outage: NDArray[np.bool_]
@@ -140,7 +141,7 @@ class FadingWorld:
         reward = r_quality + r_load + r_energy + r_latency + r_invalid
         return Outcome(
             reward=reward, quality=quality, quality_score=score, load=load, energy_j=energy,
-            energy_norm=energy_norm, latency_s=latency, lateness=lateness, rate_bps=rate,
+            energy_norm=energy_norm, latency_s=latency, uplink_s=airtime, lateness=lateness, rate_bps=rate,
             outage=np.asarray(outage), r_quality=r_quality, r_load=r_load, r_energy=r_energy,
             r_latency=r_latency, r_invalid=r_invalid,
         )  # fmt: skip

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from splitgym.errors import ConfigError, suggest
-from splitgym.profiles.reference import REFERENCE_ARCH, reference_config
+from splitgym.profiles.reference import REFERENCE_ARCH
 
 __all__ = ["CATALOGUE", "Architecture", "Layout", "get_architecture"]
 
@@ -178,13 +178,13 @@ def _rope(theta: float, eps: float = 1e-5, **more: Any) -> dict[str, Any]:
 
 
 def _reference() -> Architecture:
-    cfg = reference_config()
-    sizes = {k: getattr(cfg, _HF_NAMES[k]) for k in _UNIFORM}
+    # Read from the configuration numbers, not a transformers config, so the catalogue stays light.
+    sizes = {k: REFERENCE_ARCH[str(_HF_NAMES[k])] for k in _UNIFORM}
     skip = (*_HF_NAMES.values(), "model_type", "tie_word_embeddings")
     extra = {k: v for k, v in REFERENCE_ARCH.items() if k not in skip}
     return Architecture(
         name="reference", hf_id="splitgym reference model (splitgym.profiles.reference)",
-        model_type=str(REFERENCE_ARCH["model_type"]), layout=LLAMA, tied=bool(cfg.tie_word_embeddings),
+        model_type=str(REFERENCE_ARCH["model_type"]), layout=LLAMA, tied=bool(REFERENCE_ARCH["tie_word_embeddings"]),
         extra=extra, **sizes,
     )  # fmt: skip
 
