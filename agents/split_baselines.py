@@ -36,7 +36,9 @@ class _SplitEnv(Protocol):
 def _split_env(env: gym.Env[Any, Any], who: str) -> _SplitEnv:
     inner = env.unwrapped
     if not (hasattr(inner, "action_masks") and hasattr(inner, "split_rewards")):
-        raise ConfigError(f"{who} needs a split environment with action masks (FadingSplit), got {type(inner).__name__}")
+        raise ConfigError(
+            f"{who} needs a split environment with action masks (FadingSplit), got {type(inner).__name__}"
+        )
     return inner  # type: ignore[return-value]
 
 

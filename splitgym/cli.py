@@ -63,21 +63,29 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     print(summary_line(str(config["algo"]), frame))
     if args.baselines:
         from splitgym.agents.baselines import BestSplitPolicy, PlanningOracle, RandomPolicy
+        from splitgym.agents.split_baselines import split_baselines
 
         env = make_env(env_id, config.get("env_kwargs") or {})
         returns = {"agent": summarize(frame)["return"]}
-        for name, policy in (
-            ("random", RandomPolicy(env.action_space, seed=args.seed)),
-            ("best_split", BestSplitPolicy(env)),
-            ("oracle", PlanningOracle(env)),
-        ):
+        split_env = hasattr(env.unwrapped, "split_rewards")
+        policies = (
+            split_baselines(env, seed=args.seed)
+            if split_env
+            else {
+                "random": RandomPolicy(env.action_space, seed=args.seed),
+                "best_split": BestSplitPolicy(env),
+                "oracle": PlanningOracle(env),
+            }
+        )
+        for name, policy in policies.items():
             baseline = evaluate(policy, env, args.episodes, seed=args.seed)
             returns[name] = summarize(baseline)["return"]
             print(summary_line(name, baseline))
-        print(
-            "normalised score (0 random, 1 best split per state): "
-            f"{normalized_score(returns, 'agent', 'random', 'best_split'):.3f}"
+        high, label = (
+            ("oracle", "best split of each request") if split_env else ("best_split", "best split per state")
         )
+        score = normalized_score(returns, "agent", "random", high)
+        print(f"normalised score (0 random, 1 {label}): {score:.3f}")
     return 0
 
 
@@ -133,6 +141,43 @@ def _cmd_paper_score(args: argparse.Namespace) -> int:
     _print_scores(frame)
     if args.out:
         print(f"results written to {Path(args.out) / 'paper_score.csv'}")
+    return 0
+
+
+def _cmd_perf(args: argparse.Namespace) -> int:
+    import json
+
+    import pandas as pd
+    from rich.console import Console
+    from rich.table import Table
+
+    from splitgym.agents.sb3 import check_env_id
+    from splitgym.atomic import write_text_atomic
+    from splitgym.benchmarks.perf import as_records, run_perf
+
+    check_env_id(args.env)
+    results, where = run_perf(args.env, quick=args.quick)
+    table = Table(title=f"splitgym benchmark perf: {args.env} against references in the same process")
+    for col in ("measure", "ours", "reference", "ours value", "ref. value", "unit", "ratio", "target", "met"):
+        table.add_column(col, justify="right" if "value" in col or col == "ratio" else "left")
+    for r in results:
+        table.add_row(
+            r.name, r.ours, r.reference, f"{r.ours_value:,.2f}", f"{r.reference_value:,.2f}", r.unit,
+            f"{r.ratio:.3f}", r.target, "yes" if r.passed else "NO",
+        )  # fmt: skip
+    Console(width=150).print(table)
+    print(f"machine: {where['cpu']}, {where['cores_available']} cores, Python {where['python']}")
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        record = {
+            "results": as_records(results),
+            "machine": where,
+            "command": " ".join(["splitgym", *args.argv]),
+        }
+        write_text_atomic(out / "perf.csv", pd.DataFrame(as_records(results)).to_csv(index=False))
+        write_text_atomic(out / "perf.json", json.dumps(record, indent=2) + "\n")
+        print(f"written: {out / 'perf.csv'}, {out / 'perf.json'}")
     return 0
 
 
@@ -317,6 +362,12 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--out", help="folder for paper_score.csv")
     b.add_argument("--progress", "-P", action="store_true")
     b.set_defaults(func=_cmd_paper_score)
+
+    b = bsub.add_parser("perf", help="environment speed as ratios against references run beside it")
+    b.add_argument("--env", default="splitgym/FadingSplit-v0", help="environment ID")
+    b.add_argument("--quick", action="store_true", help="fewer steps (a smoke run, noisier ratios)")
+    b.add_argument("--out", help="folder for perf.csv and perf.json")
+    b.set_defaults(func=_cmd_perf)
 
     p = sub.add_parser("profile", help="measure profiles: reference model, accuracy, timings")
     psub = p.add_subparsers(dest="profile", required=True, parser_class=_Parser)

@@ -13,7 +13,9 @@ from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import splitgym
 
-IDS = [i for i in splitgym.env_ids() if i.startswith("splitgym/PaperSplit")]  # the paper envs; fading: test_fading_env.py
+IDS = [
+    i for i in splitgym.env_ids() if i.startswith("splitgym/PaperSplit")
+]  # the paper envs; fading: test_fading_env.py
 
 
 @pytest.mark.parametrize("env_id", IDS)

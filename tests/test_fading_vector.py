@@ -47,7 +47,7 @@ def test_make_vec_uses_the_native_vector_env_and_it_passes_the_vector_checks() -
 
 def test_next_step_autoreset() -> None:
     envs = gym.make_vec(ID, num_envs=5, max_steps=3)
-    obs, _ = envs.reset(seed=1)
+    envs.reset(seed=1)
     for _ in range(2):
         _, reward, _, truncated, info = envs.step(np.full(5, 4))
         assert not truncated.any() and np.all(info["_split"])

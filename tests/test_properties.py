@@ -37,7 +37,10 @@ def configs(draw: st.DrawFn) -> dict[str, object]:
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    env_id=st.sampled_from([i for i in splitgym.env_ids() if 'PaperSplit' in i]), config=configs(), seed=st.integers(0, 2**31), data=st.data()
+    env_id=st.sampled_from([i for i in splitgym.env_ids() if "PaperSplit" in i]),
+    config=configs(),
+    seed=st.integers(0, 2**31),
+    data=st.data(),
 )
 def test_random_configs_and_actions_stay_in_bounds(
     env_id: str, config: dict[str, object], seed: int, data: st.DataObject

@@ -17,7 +17,12 @@ IDS = splitgym.env_ids()
 
 def test_every_id_is_registered_with_a_string_entry_point() -> None:
     fading = [f"splitgym/FadingSplit-{s}-v0" for s in ("Pedestrian", "Vehicular", "BitFlip", "Llama7B")]
-    assert IDS == ["splitgym/PaperSplit-v0", "splitgym/PaperSplitDirect-v0", "splitgym/FadingSplit-v0", *fading]
+    assert [
+        "splitgym/PaperSplit-v0",
+        "splitgym/PaperSplitDirect-v0",
+        "splitgym/FadingSplit-v0",
+        *fading,
+    ] == IDS
     for env_id in IDS:
         spec = gym.spec(env_id)
         assert isinstance(spec.entry_point, str) and spec.entry_point.startswith("splitgym.envs.")

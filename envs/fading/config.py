@@ -170,8 +170,10 @@ class FadingSplitConfig:
         for name in ("device_load", "edge_load"):
             mean, std = _pair(getattr(self, name), name)
             if not (0.0 <= mean <= 0.95 and 0.0 <= std <= 0.5):
-                raise ConfigError(f"{name} must be (mean, std) with 0 <= mean <= 0.95, 0 <= std <= 0.5, "
-                                  f"got {getattr(self, name)!r}")
+                raise ConfigError(
+                    f"{name} must be (mean, std) with 0 <= mean <= 0.95, 0 <= std <= 0.5, "
+                    f"got {getattr(self, name)!r}"
+                )
         _positive("load_correlation", self.load_correlation, zero=True, high=1.0)
         check_weights(
             w_quality=self.w_quality,
@@ -184,7 +186,9 @@ class FadingSplitConfig:
         if self.quality_range is not None:
             lo, hi = _pair(self.quality_range, "quality_range")
             if not lo < hi:
-                raise ConfigError(f"quality_range must be (low, high) with low < high, got {self.quality_range!r}")
+                raise ConfigError(
+                    f"quality_range must be (low, high) with low < high, got {self.quality_range!r}"
+                )
         check_int_range("min_split", self.min_split, 0, 1000)
         check_int_range("max_steps", self.max_steps, 1, 10**9)
 

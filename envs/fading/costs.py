@@ -61,7 +61,9 @@ class _Timing:
         try:
             x, y = self._points[(component, phase)]
         except KeyError:
-            raise ConfigError(f"timing profile {self.profile.name!r} has no {component}/{phase} rows") from None
+            raise ConfigError(
+                f"timing profile {self.profile.name!r} has no {component}/{phase} rows"
+            ) from None
         return np.interp(tokens, x, y)
 
 

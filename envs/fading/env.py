@@ -14,29 +14,42 @@ request's physics are in ``info``. Episodes end by truncation after ``max_steps`
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, SupportsFloat
+from typing import Any, SupportsFloat
 
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 from numpy.typing import NDArray
 
+from splitgym.envs.config import build_config
 from splitgym.envs.fading.config import DEFAULT_SCENARIO, FadingSplitConfig, scenario_config
 from splitgym.envs.fading.process import SAMPLE_FIELDS, ProcessState, Sample
 from splitgym.envs.fading.tables import snr_index
-from splitgym.envs.fading.world import FadingWorld
+from splitgym.envs.fading.world import world_for
 
-__all__ = ["PER_SPLIT_KEYS", "PER_STEP_KEYS", "FadingSplitEnv"]
+__all__ = ["INFO_KEYS", "PER_SPLIT_KEYS", "PER_STEP_KEYS", "WEIGHT_KEYS", "FadingSplitEnv"]
 
 BLOCK = 256  # requests simulated ahead per block
 BATCH_ROWS = 2048  # requests simulated ahead at a reset, in fresh episodes of one block each
 # info entries that depend on the requested split (in this order) and on the request only.
 PER_SPLIT_KEYS = (
-    "reward", "split", "invalid", "quality", "quality_score", "load", "energy_j", "latency_s", "uplink_s", "outage",
+    "reward", "split", "invalid", "quality", "quality_score", "load", "energy_j", "latency_s", "uplink_s",
+    "outage",
     "r_quality", "r_load", "r_energy", "r_latency", "r_invalid",
 )  # fmt: skip
 _OUTAGE = PER_SPLIT_KEYS.index("outage")
-PER_STEP_KEYS = ("snr_db", "snr_est_db", "rate_bps", "distance_m", "los", "prompt_tokens", "device_load", "edge_load")
+PER_STEP_KEYS = (
+    "snr_db",
+    "snr_est_db",
+    "rate_bps",
+    "distance_m",
+    "los",
+    "prompt_tokens",
+    "device_load",
+    "edge_load",
+)
+WEIGHT_KEYS = ("w_quality", "w_load", "w_energy", "w_latency", "w_invalid")
+INFO_KEYS = PER_SPLIT_KEYS + PER_STEP_KEYS + WEIGHT_KEYS  # the numeric info entries of a step, in order
 
 
 class FadingSplitEnv(gym.Env[NDArray[np.float32], np.int64]):
@@ -46,7 +59,7 @@ class FadingSplitEnv(gym.Env[NDArray[np.float32], np.int64]):
     :class:`~splitgym.envs.fading.config.FadingSplitConfig` for every parameter.
     """
 
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
+    metadata: dict[str, Any] = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}  # noqa: RUF012
 
     def __init__(
         self,
@@ -55,23 +68,23 @@ class FadingSplitEnv(gym.Env[NDArray[np.float32], np.int64]):
         config: FadingSplitConfig | None = None,
         **overrides: Any,
     ) -> None:
-        self.config = config if config is not None and not overrides else scenario_config(scenario, **overrides)
+        if config is not None:
+            self.config = build_config(FadingSplitConfig, config, overrides, "FadingSplitEnv")
+        else:
+            self.config = scenario_config(scenario, **overrides)
         self.scenario = scenario
-        self.world = FadingWorld(self.config)
+        self.world = world_for(self.config)
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise gym.error.Error(f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}")
+            raise gym.error.Error(
+                f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}"
+            )
         self.render_mode = render_mode
         L = self.world.num_layers
         self.num_layers = L
         self.action_space = spaces.Discrete(L + 1)
         self.observation_space = spaces.Box(0.0, 1.0, shape=(self.world.obs_dim,), dtype=np.float32)
-        self._weights = {
-            "w_quality": self.config.w_quality, "w_load": self.config.w_load, "w_energy": self.config.w_energy,
-            "w_latency": self.config.w_latency, "w_invalid": self.config.w_invalid,
-        }  # fmt: skip
-        self._masks = [row.copy() for row in self.world.feasible]  # read-only, shared by info dicts
-        for mask in self._masks:
-            mask.flags.writeable = False
+        self._weight_values = [float(getattr(self.config, name)) for name in WEIGHT_KEYS]
+        self._masks = list(self.world.feasible)  # one row per prompt length, copied into each info
         self._t = 0
         self._col = -1
         self._obs = np.zeros((0, 0, self.world.obs_dim), dtype=np.float32)
@@ -89,7 +102,9 @@ class FadingSplitEnv(gym.Env[NDArray[np.float32], np.int64]):
         n = max(1, BATCH_ROWS // T)
         state, first = self.world.process.init(self.np_random, n)
         rest = self.world.process.simulate(state, self.np_random, T - 1)
-        block = Sample(*(np.concatenate([np.asarray(getattr(first, f))[None], getattr(rest, f)]) for f in SAMPLE_FIELDS))
+        block = Sample(
+            *(np.concatenate([np.asarray(getattr(first, f))[None], getattr(rest, f)]) for f in SAMPLE_FIELDS)
+        )
         history = np.repeat(np.asarray(first.snr_est_db)[None, :], self.config.snr_history, axis=0)
         self._batch_state = state
         self._prepare(block, history)
@@ -124,13 +139,19 @@ class FadingSplitEnv(gym.Env[NDArray[np.float32], np.int64]):
             executed, invalid,
         )  # fmt: skip
         self._reward = out.reward
-        cols = [out.reward, executed, invalid, out.quality, out.quality_score, out.load, out.energy_j, out.latency_s,
-                out.uplink_s, out.outage, out.r_quality, out.r_load, out.r_energy, out.r_latency, out.r_invalid]  # fmt: skip
-        shape = out.reward.shape
-        self._per_split = np.stack([np.broadcast_to(np.asarray(c, dtype=np.float64), shape) for c in cols], -1)
+        cols = [out.reward, executed, invalid, out.quality, out.quality_score, out.load, out.energy_j,
+                out.latency_s, out.uplink_s, out.outage, out.r_quality, out.r_load, out.r_energy,
+                out.r_latency, out.r_invalid]  # fmt: skip
         rate = w.tables.rate_bps[snr_index(s.snr_db)]
         per_step = [s.snr_db, s.snr_est_db, rate, s.distance_m, s.los, s.prompt, s.device_load, s.edge_load]
-        self._per_step = np.stack([np.asarray(c, dtype=np.float64) for c in per_step], axis=-1)
+        # One row of info values per (request, action): a step reads it with one .tolist().
+        table = np.empty((*out.reward.shape, len(INFO_KEYS)))
+        for j, c in enumerate(cols):
+            table[..., j] = c
+        for j, c in enumerate(per_step, start=len(cols)):
+            table[..., j] = np.asarray(c, dtype=np.float64)[..., None]
+        table[..., len(cols) + len(per_step) :] = self._weight_values
+        self._table = table
         self._block = s
         self._t = 0
 
@@ -149,23 +170,23 @@ class FadingSplitEnv(gym.Env[NDArray[np.float32], np.int64]):
         self.last_info = {}
         return self._obs[0, self._col].copy(), {"action_mask": self.action_masks(), "step": 0}
 
-    def step(self, action: np.int64 | int) -> tuple[NDArray[np.float32], SupportsFloat, bool, bool, dict[str, Any]]:
+    def step(
+        self, action: np.int64 | int
+    ) -> tuple[NDArray[np.float32], SupportsFloat, bool, bool, dict[str, Any]]:
         k = int(action)
         if not 0 <= k <= self.num_layers or self._col < 0:
             if self._col < 0:
                 raise gym.error.ResetNeeded("call reset() before step()")
             raise gym.error.InvalidAction(f"action must be a split in 0..{self.num_layers}, got {action!r}")
         t, col = self._t, self._col
-        values = self._per_split[t, col, k].tolist()
-        info = dict(zip(PER_SPLIT_KEYS, values))
-        info.update(zip(PER_STEP_KEYS, self._per_step[t, col].tolist()))
+        values = self._table[t, col, k].tolist()
+        info = dict(zip(INFO_KEYS, values, strict=True))
         split = int(values[1])
         reward = values[0]
         info["split"] = split
         info["requested_split"] = k
         info["invalid"] = values[2] > 0.0
         info["outage"] = values[_OUTAGE] > 0.0
-        info.update(self._weights)
         self._step += 1
         info["step"] = self._step
         self.trace.append((info["snr_db"], split, reward))
@@ -176,13 +197,13 @@ class FadingSplitEnv(gym.Env[NDArray[np.float32], np.int64]):
             self._t = t + 1
         obs = self._obs[self._t, self._col].copy()
         obs[-1] = split / self.num_layers
-        info["action_mask"] = self._masks[self._rows[self._t, self._col]]
+        info["action_mask"] = self._masks[self._rows[self._t, self._col]].copy()
         return obs, reward, False, self._step >= self.config.max_steps, info
 
     # -- extras --------------------------------------------------------------------------------------
     def action_masks(self) -> NDArray[np.bool_]:
         """Feasible splits of the current request (``True`` = allowed), for MaskablePPO."""
-        return self.world.feasible[self._rows[self._t, self._col]].copy()
+        return np.array(self.world.feasible[self._rows[self._t, self._col]], dtype=bool)
 
     def split_rewards(self) -> NDArray[np.float64]:
         """The reward every action would get on the current request (exhaustive search, for oracles)."""
@@ -193,7 +214,7 @@ class FadingSplitEnv(gym.Env[NDArray[np.float32], np.int64]):
         t, col = self._t, self._col
         return Sample(*(np.asarray(getattr(self._block, f)[t, col]) for f in SAMPLE_FIELDS))
 
-    def render(self) -> str | NDArray[np.uint8] | None:  # type: ignore[override]
+    def render(self) -> str | NDArray[np.uint8] | None:
         if self.render_mode is None:
             gym.logger.warn("render() called without a render_mode; pass render_mode='ansi' or 'rgb_array'")
             return None

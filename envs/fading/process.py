@@ -1,7 +1,8 @@
 """The exogenous process of the fading environment: mobility, channel, load and requests.
 
 Nothing here depends on the agent's actions, so the single environment simulates it ahead in blocks
-(:meth:`ExogenousProcess.simulate`, vectorised over time with a parallel prefix scan) and the vector environment
+(:meth:`ExogenousProcess.simulate`, vectorised over time with a parallel prefix scan) and the vector
+environment
 one step at a time for many environments (:meth:`ExogenousProcess.step`, vectorised over environments).
 Both implement the same recursions, with ``Δt`` the request interval and ``v`` the speed:
 
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -113,9 +115,9 @@ class ExogenousProcess:
         los = np.asarray(state_like["los"], dtype=bool)
         h = np.asarray(state_like["fading"])
         gain = np.where(los, np.abs(self.los_mean + self.los_scatter * h) ** 2, np.abs(h) ** 2)
-        shadow = np.where(
-            los, self.sigma_los * state_like["z_los"], self.sigma_nlos * state_like["z_nlos"]
-        )
+        z_los = np.asarray(state_like["z_los"], dtype=np.float64)
+        z_nlos = np.asarray(state_like["z_nlos"], dtype=np.float64)
+        shadow = np.where(los, self.sigma_los * z_los, self.sigma_nlos * z_nlos)
         path_loss = umi_path_loss_db(d, los, carrier_hz=c.carrier_hz)
         snr = self.budget_db - path_loss - shadow + 10.0 * np.log10(np.maximum(gain, 1e-30))
         est = snr + c.snr_estimate_std_db * rng.standard_normal(shape)
@@ -142,7 +144,9 @@ class ExogenousProcess:
         """Stationary initial state of ``n`` environments and their first request."""
         position = rng.uniform(0.0, 2.0 * self.width, n) if self.width > 0 else np.zeros(n)
         los = self._los_draw(self.distance(position), rng)
-        fading = (rng.standard_normal(n) + 1j * rng.standard_normal(n)) * math.sqrt(0.5)
+        fading = np.asarray(
+            (rng.standard_normal(n) + 1j * rng.standard_normal(n)) * math.sqrt(0.5), dtype=np.complex128
+        )
         state = ProcessState(
             position=position,
             los=los,
@@ -155,8 +159,8 @@ class ExogenousProcess:
         return state, self._sample(vars(state), rng, (n,))
 
     # -- one step for many environments --------------------------------------------------------------
-    def step(self, state: ProcessState, rng: np.random.Generator, rows: NDArray[np.bool_] | None = None) -> Sample:
-        """Advance every environment (or those where ``rows``) one request; return the new request."""
+    def step(self, state: ProcessState, rng: np.random.Generator) -> Sample:
+        """Advance every environment one request; return the new requests."""
         n = state.position.shape[0]
         if self.width > 0:
             state.position = np.mod(state.position + self.move, 2.0 * self.width)
@@ -207,7 +211,7 @@ class ExogenousProcess:
         return self._sample(block, rng, shape)
 
 
-def _ar1(x: F, a: float, noise: F) -> F:
+def _ar1(x: F, a: float, noise: Any) -> F:
     """``a x + sqrt(1 - a^2) noise``."""
     return np.asarray(a * x + math.sqrt(max(0.0, 1.0 - a * a)) * noise)
 

@@ -67,11 +67,13 @@ def render_rgb(env: FadingSplitEnv, width: int = 900, height: int = 360) -> NDAr
     ax_trace.set_title("channel and split", fontsize=9)
     terms = {name: float(env.last_info[name]) for name in TERMS if name in env.last_info}
     names = list(terms)
-    ax_terms.barh(names, [terms[n] for n in names], color=["tab:green" if terms[n] >= 0 else "tab:red" for n in names])
+    ax_terms.barh(
+        names, [terms[n] for n in names], color=["tab:green" if terms[n] >= 0 else "tab:red" for n in names]
+    )
     ax_terms.axvline(0, color="black", lw=0.8)
     ax_terms.set_title("reward terms (last request)", fontsize=9)
     ax_terms.tick_params(labelsize=7)
     fig.tight_layout()
-    canvas.draw()
-    frame = np.asarray(canvas.buffer_rgba())[..., :3]
+    canvas.draw()  # type: ignore[no-untyped-call,unused-ignore]
+    frame = np.asarray(canvas.buffer_rgba())[..., :3]  # type: ignore[no-untyped-call,unused-ignore]
     return np.ascontiguousarray(frame)

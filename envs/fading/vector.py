@@ -12,7 +12,7 @@ are ``False`` for environments that were reset in this step).
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 from gymnasium import spaces
@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 
 from splitgym.envs.fading.config import DEFAULT_SCENARIO, scenario_config
 from splitgym.envs.fading.process import ProcessState, Sample
-from splitgym.envs.fading.world import FadingWorld
+from splitgym.envs.fading.world import world_for
 from splitgym.errors import ConfigError
 
 __all__ = ["INFO_KEYS", "FadingSplitVectorEnv"]
@@ -34,16 +34,20 @@ INFO_KEYS = (
 )  # fmt: skip
 
 
-class FadingSplitVectorEnv(VectorEnv[NDArray[np.float32], NDArray[np.int64], NDArray[np.float64]]):
+class FadingSplitVectorEnv(VectorEnv[NDArray[np.float32], NDArray[np.int64], NDArray[Any]]):
     """``num_envs`` fading split-inference environments of one scenario, stepped as arrays."""
 
-    metadata: ClassVar[dict[str, Any]] = {
+    metadata: dict[str, Any] = {  # noqa: RUF012
         "render_modes": ["ansi"],
         "autoreset_mode": AutoresetMode.NEXT_STEP,
     }
 
     def __init__(
-        self, num_envs: int = 1, scenario: str = DEFAULT_SCENARIO, render_mode: str | None = None, **overrides: Any
+        self,
+        num_envs: int = 1,
+        scenario: str = DEFAULT_SCENARIO,
+        render_mode: str | None = None,
+        **overrides: Any,
     ) -> None:
         if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
             raise ConfigError(f"num_envs must be an integer >= 1, got {num_envs!r}")
@@ -52,7 +56,7 @@ class FadingSplitVectorEnv(VectorEnv[NDArray[np.float32], NDArray[np.int64], NDA
         overrides.pop("max_episode_steps", None)  # registered envs limit episodes themselves (max_steps)
         self.config = scenario_config(scenario, **overrides)
         self.scenario = scenario
-        self.world = FadingWorld(self.config)
+        self.world = world_for(self.config)
         self.num_envs = num_envs
         self.render_mode = render_mode
         self.num_layers = self.world.num_layers
@@ -72,7 +76,9 @@ class FadingSplitVectorEnv(VectorEnv[NDArray[np.float32], NDArray[np.int64], NDA
         self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None
     ) -> tuple[NDArray[np.float32], dict[str, Any]]:
         if isinstance(seed, list):
-            raise ConfigError("seed must be an int or None for the batched vector env (one generator for all)")
+            raise ConfigError(
+                "seed must be an int or None for the batched vector env (one generator for all)"
+            )
         super().reset(seed=seed)
         self._state, self._sample = self.world.process.init(self.np_random, self.num_envs)
         self._history = np.repeat(self._sample.snr_est_db[:, None], self.config.snr_history, axis=1)
@@ -84,7 +90,7 @@ class FadingSplitVectorEnv(VectorEnv[NDArray[np.float32], NDArray[np.int64], NDA
 
     def step(
         self, actions: NDArray[np.int64]
-    ) -> tuple[NDArray[np.float32], NDArray[np.float64], NDArray[np.bool_], NDArray[np.bool_], dict[str, Any]]:
+    ) -> tuple[NDArray[np.float32], NDArray[Any], NDArray[Any], NDArray[Any], dict[str, Any]]:
         if self._state is None or self._sample is None:
             raise RuntimeError("call reset() before step()")
         acts = np.asarray(actions, dtype=np.int64).reshape(self.num_envs)
@@ -102,7 +108,8 @@ class FadingSplitVectorEnv(VectorEnv[NDArray[np.float32], NDArray[np.int64], NDA
         infos: dict[str, Any] = {}
         values = {
             "split": executed, "invalid": invalid, "quality": out.quality, "quality_score": out.quality_score,
-            "load": out.load, "energy_j": out.energy_j, "latency_s": out.latency_s, "uplink_s": out.uplink_s, "outage": out.outage,
+            "load": out.load, "energy_j": out.energy_j, "latency_s": out.latency_s, "uplink_s": out.uplink_s,
+            "outage": out.outage,
             "r_quality": out.r_quality, "r_load": out.r_load, "r_energy": out.r_energy,
             "r_latency": out.r_latency, "r_invalid": out.r_invalid, "snr_db": s.snr_db,
             "rate_bps": out.rate_bps, "distance_m": s.distance_m, "prompt_tokens": s.prompt,
@@ -113,7 +120,11 @@ class FadingSplitVectorEnv(VectorEnv[NDArray[np.float32], NDArray[np.int64], NDA
         # Advance every environment, then start afresh those that were waiting for their reset.
         old_est = s.snr_est_db
         new = w.process.step(self._state, self.np_random)
-        hist = np.concatenate([old_est[:, None], self._history[:, :-1]], axis=1) if self.config.snr_history else self._history
+        hist = (
+            np.concatenate([old_est[:, None], self._history[:, :-1]], axis=1)
+            if self.config.snr_history
+            else self._history
+        )
         self._prev = np.where(live, executed, 0)
         if not live.all():
             idx = np.flatnonzero(~live)
@@ -145,7 +156,7 @@ class FadingSplitVectorEnv(VectorEnv[NDArray[np.float32], NDArray[np.int64], NDA
         col = (slice(None), None)
         return w.evaluate(rows, s.snr_db[col], s.device_load[col], s.edge_load[col], executed, invalid).reward
 
-    def render(self) -> tuple[str, ...] | None:  # type: ignore[override]
+    def render(self) -> tuple[str, ...] | None:
         if self.render_mode != "ansi" or self._sample is None:
             return None
         s = self._sample

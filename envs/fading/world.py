@@ -20,6 +20,7 @@ utilisation ``u``); energy counts the nominal compute time at the device's activ
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from numpy.typing import NDArray
@@ -31,7 +32,7 @@ from splitgym.envs.fading.tables import LinkTables, snr_index
 from splitgym.errors import ConfigError
 from splitgym.profiles.timing.roofline import DEVICES
 
-__all__ = ["OBS_SNR_RANGE_DB", "TERMS", "FadingWorld", "Outcome"]
+__all__ = ["OBS_SNR_RANGE_DB", "TERMS", "FadingWorld", "Outcome", "world_for"]
 
 OBS_SNR_RANGE_DB = (-30.0, 50.0)
 TERMS = ("r_quality", "r_load", "r_energy", "r_latency", "r_invalid")
@@ -107,7 +108,12 @@ class FadingWorld:
 
     # -- evaluation ----------------------------------------------------------------------------------
     def evaluate(
-        self, row: NDArray[np.int64], snr_db: F, device_load: F, edge_load: F, split: NDArray[np.int64],
+        self,
+        row: NDArray[np.int64],
+        snr_db: F,
+        device_load: F,
+        edge_load: F,
+        split: NDArray[np.int64],
         invalid: NDArray[np.bool_] | None = None,
     ) -> Outcome:
         """Evaluate requests (arguments broadcast); ``split`` must be feasible (see :meth:`execute`)."""
@@ -135,9 +141,7 @@ class FadingWorld:
         r_load = -c.w_load * load
         r_energy = -c.w_energy * energy_norm
         r_latency = -c.w_latency * lateness
-        r_invalid = (
-            np.zeros(np.shape(split)) if invalid is None else np.where(invalid, -c.w_invalid, 0.0)
-        )
+        r_invalid = np.zeros(np.shape(split)) if invalid is None else np.where(invalid, -c.w_invalid, 0.0)
         reward = r_quality + r_load + r_energy + r_latency + r_invalid
         return Outcome(
             reward=reward, quality=quality, quality_score=score, load=load, energy_j=energy,
@@ -146,8 +150,10 @@ class FadingWorld:
             r_latency=r_latency, r_invalid=r_invalid,
         )  # fmt: skip
 
-    def execute(self, row: NDArray[np.int64], requested: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
-        """The split that runs for each requested one (nearest feasible) and whether the request was invalid."""
+    def execute(
+        self, row: NDArray[np.int64], requested: NDArray[np.int64]
+    ) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
+        """The split that runs for each requested one (the nearest feasible) and whether it was invalid."""
         executed = self.fallback[row, requested]
         return executed, executed != requested
 
@@ -155,7 +161,13 @@ class FadingWorld:
         """Every split evaluated at one request (arrays of shape ``(L + 1,)``; infeasible ones included)."""
         splits = np.arange(self.num_layers + 1)
         row = np.full_like(splits, self.row(sample.prompt))
-        return self.evaluate(row, np.asarray(sample.snr_db), np.asarray(sample.device_load), np.asarray(sample.edge_load), splits)
+        return self.evaluate(
+            row,
+            np.asarray(sample.snr_db),
+            np.asarray(sample.device_load),
+            np.asarray(sample.edge_load),
+            splits,
+        )
 
     def row(self, prompt: NDArray[np.int64] | int) -> NDArray[np.int64]:
         return np.asarray(prompt) - self.costs.prompt_lo
@@ -194,3 +206,8 @@ class FadingWorld:
             f"{self.memory_budget_bytes / 2**30:.2f} GiB ({self.memory_source})"
         )
 
+
+@lru_cache(maxsize=16)
+def world_for(config: FadingSplitConfig) -> FadingWorld:
+    """The (read-only, shared) world of ``config``: environments of one configuration build it once."""
+    return FadingWorld(config)

@@ -184,7 +184,8 @@ def _reference() -> Architecture:
     extra = {k: v for k, v in REFERENCE_ARCH.items() if k not in skip}
     return Architecture(
         name="reference", hf_id="splitgym reference model (splitgym.profiles.reference)",
-        model_type=str(REFERENCE_ARCH["model_type"]), layout=LLAMA, tied=bool(REFERENCE_ARCH["tie_word_embeddings"]),
+        model_type=str(REFERENCE_ARCH["model_type"]), layout=LLAMA,
+        tied=bool(REFERENCE_ARCH["tie_word_embeddings"]),
         extra=extra, **sizes,
     )  # fmt: skip
 

@@ -1,0 +1,161 @@
+"""Environment speed, measured as ratios against a reference run side by side in the same process.
+
+* **env step**: seconds per ``step`` of ``gym.make(ENV)`` against ``gym.make("CartPole-v1")``, both through
+  Gymnasium's default wrappers, with uniformly random actions drawn beforehand and resets included. The
+  two are timed in alternating rounds and the median round is kept, so background load affects both.
+  ``ratio = t_ours / t_cartpole`` (at most 1 is the target).
+* **vector env**: environment steps per second of the natively batched vector env at ``num_envs``
+  environments against ``SyncVectorEnv`` over single environments of the same ID (the Python loop it
+  replaces). ``ratio = native / sync`` steps per second; the native figure is also compared with the
+  absolute target of 10^6 steps/s at 4096 environments.
+
+Timings come from ``time.perf_counter``; the machine (CPU, cores, versions) is recorded with them.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+__all__ = ["PerfResult", "env_step_ratio", "machine", "run_perf", "vector_ratio"]
+
+DEFAULT_ENV = "splitgym/FadingSplit-v0"
+REFERENCE_ENV = "CartPole-v1"
+
+
+@dataclass(frozen=True)
+class PerfResult:
+    """One side-by-side measurement: ours against the reference, and their ratio."""
+
+    name: str
+    ours: str
+    reference: str
+    ours_value: float
+    reference_value: float
+    unit: str
+    ratio: float
+    target: str
+    passed: bool
+
+
+def machine() -> dict[str, Any]:
+    """Where the figures were measured."""
+    import scipy
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
+        cpu = names[0] if names else cpu
+    except OSError:
+        pass
+    affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return {
+        "cpu": cpu,
+        "cores_available": affinity,
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "gymnasium": gym.__version__,
+        "loadavg": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def _step_loop(env: gym.Env[Any, Any], actions: list[int]) -> float:
+    """Seconds per step over ``actions`` (resetting when an episode ends)."""
+    step, reset = env.step, env.reset
+    start = time.perf_counter()
+    for a in actions:
+        _, _, terminated, truncated, _ = step(a)
+        if terminated or truncated:
+            reset()
+    return (time.perf_counter() - start) / len(actions)
+
+
+def _alternate(fns: dict[str, Callable[[], float]], rounds: int) -> dict[str, float]:
+    """Median over ``rounds`` of each function, the functions taking turns within a round."""
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            times[name].append(fn())
+    return {name: float(np.median(v)) for name, v in times.items()}
+
+
+def env_step_ratio(env_id: str = DEFAULT_ENV, steps: int = 50_000, rounds: int = 7) -> PerfResult:
+    """Per-step time of ``env_id`` against CartPole-v1 (both from ``gym.make``)."""
+    ours, ref = gym.make(env_id), gym.make(REFERENCE_ENV)
+    rng = np.random.default_rng(0)
+    ours.reset(seed=0)
+    ref.reset(seed=0)
+    n_ours = int(ours.action_space.n)  # type: ignore[attr-defined]
+    a_ours = rng.integers(0, n_ours, steps).tolist()
+    a_ref = rng.integers(0, 2, steps).tolist()
+    med = _alternate(
+        {"ours": lambda: _step_loop(ours, a_ours), "ref": lambda: _step_loop(ref, a_ref)}, rounds
+    )
+    ours.close()
+    ref.close()
+    ratio = med["ours"] / med["ref"]
+    return PerfResult(
+        "env step", env_id, REFERENCE_ENV, med["ours"] * 1e6, med["ref"] * 1e6, "us/step", ratio,
+        "ratio <= 1", ratio <= 1.0,
+    )  # fmt: skip
+
+
+def _vector_loop(envs: gym.vector.VectorEnv[Any, Any, Any], actions: list[Any]) -> float:
+    """Environment steps per second over the batched ``actions``."""
+    start = time.perf_counter()
+    for a in actions:
+        envs.step(a)
+    return len(actions) * envs.num_envs / (time.perf_counter() - start)
+
+
+def vector_ratio(
+    env_id: str = DEFAULT_ENV, num_envs: int = 4096, sync_envs: int = 64, steps: int = 200, rounds: int = 5
+) -> list[PerfResult]:
+    """Native vector env throughput at ``num_envs`` against ``SyncVectorEnv`` (``sync_envs`` envs)."""
+    native = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point")
+    sync = gym.make_vec(env_id, num_envs=sync_envs, vectorization_mode="sync")
+    native.reset(seed=0)
+    sync.reset(seed=0)
+    rng = np.random.default_rng(0)
+    n_actions = int(native.single_action_space.n)  # type: ignore[attr-defined]
+    a_native = [rng.integers(0, n_actions, num_envs) for _ in range(steps)]
+    sync_steps = max(5, steps * sync_envs // 2000)
+    a_sync = [rng.integers(0, n_actions, sync_envs) for _ in range(sync_steps)]
+    med = _alternate(
+        {"native": lambda: _vector_loop(native, a_native), "sync": lambda: _vector_loop(sync, a_sync)}, rounds
+    )
+    native.close()
+    sync.close()
+    ratio = med["native"] / med["sync"]
+    return [
+        PerfResult(
+            "vector env", f"native x{num_envs}", f"SyncVectorEnv x{sync_envs}", med["native"], med["sync"],
+            "env steps/s", ratio, "native >= 1e6 steps/s at 4096 envs",
+            med["native"] >= 1e6 or num_envs < 4096,
+        ),
+    ]  # fmt: skip
+
+
+def run_perf(env_id: str = DEFAULT_ENV, quick: bool = False) -> tuple[list[PerfResult], dict[str, Any]]:
+    """Every ratio above (``quick``: fewer steps, for tests) and the machine they ran on."""
+    scale = 10 if quick else 1
+    results = [env_step_ratio(env_id, steps=50_000 // scale, rounds=7 if not quick else 3)]
+    results += vector_ratio(env_id, steps=200 // scale, rounds=5 if not quick else 2)
+    return results, machine()
+
+
+def as_records(results: list[PerfResult]) -> list[dict[str, Any]]:
+    """The results as plain dicts (for CSV and JSON)."""
+    return [asdict(r) for r in results]
