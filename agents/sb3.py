@@ -271,4 +271,4 @@ def summary_line(name: str, frame: pd.DataFrame) -> str:
     terms = "  ".join(
         f"{k} {s[k]:+.4f}" for k in sorted(s) if k.startswith("r_") or k in ("quality", "split")
     )
-    return f"{name:<10} return {s['return']:+.4f} ± {s['return_std']:.4f}  {terms}"
+    return f"{name:<12} return {s['return']:+.4f} ± {s['return_std']:.4f}  {terms}"

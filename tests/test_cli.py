@@ -24,7 +24,9 @@ def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[
 def test_envs_lists_every_id_with_a_summary(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["envs"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    assert [line.split()[0] for line in lines] == ["splitgym/PaperSplit-v0", "splitgym/PaperSplitDirect-v0"]
+    import splitgym
+
+    assert [line.split()[0] for line in lines] == splitgym.env_ids()
     assert all(len(line.split()) > 3 for line in lines)
 
 
@@ -67,6 +69,31 @@ def test_envs_lists_every_id_with_a_summary(capsys: pytest.CaptureFixture[str]) 
         (["train", "--env", "splitgym/PaperSplit-v0", "--algo", "ppo", "-n", "0"], "must be >= 1"),
         (["evaluate", "no/such/run"], "run folder no/such/run does not exist"),
         (["benchmark", "nope"], "invalid choice: 'nope'"),
+        (["benchmark", "perf", "--env", "splitgym/Fading-v0"], "unknown env ID 'splitgym/Fading-v0'"),
+        (
+            ["train", "--env", "splitgym/FadingSplit-v0", "--algo", "ppo", "--env-kwargs", "device:iphone"],
+            "device must be one of .*'raspberry-pi-5'",
+        ),
+        (
+            [
+                "train",
+                "--env",
+                "splitgym/FadingSplit-v0",
+                "--algo",
+                "ppo",
+                "--env-kwargs",
+                "scenario:Cycling",
+            ],
+            "scenario 'Cycling' is unknown.*'Pedestrian'",
+        ),
+        (
+            ["train", "--env", "splitgym/FadingSplit-v0", "--algo", "ppo", "--env-kwargs", "deadline_s:0"],
+            "deadline_s must be > 0",
+        ),
+        (
+            ["train", "--env", "splitgym/PaperSplit-v0", "--algo", "maskable_ppo"],
+            "maskable_ppo needs an environment with action masks",
+        ),
     ],
 )
 def test_user_mistakes_are_one_line_without_traceback(
@@ -141,3 +168,40 @@ def test_a_corrupt_run_folder_is_a_clear_error(in_tmp: Path, capsys: pytest.Capt
         (run / name).write_text("garbage")
     assert main(["evaluate", str(run)]) == 2
     assert "model.zip cannot be loaded" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_maskable_ppo_trains_on_a_fading_scenario_and_evaluates_against_its_baselines(
+    in_tmp: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["train", "--env", "splitgym/FadingSplit-Llama7B-v0", "--algo", "maskable_ppo", "-n", "1024"]
+    code = main([*args, "--hyperparams", "n_steps:128", "batch_size:64", "--eval-episodes", "2"])
+    assert code == 0
+    run = in_tmp / "runs" / "maskable_ppo" / "FadingSplit-Llama7B-v0_1"
+    config = yaml.safe_load((run / "config.yml").read_text())
+    assert config["env_config"]["model"] == "llama2-7b" and config["hyperparams"]["n_envs"] == 4
+    capsys.readouterr()
+    assert main(["evaluate", str(run), "--episodes", "3", "--baselines"]) == 0
+    out = capsys.readouterr().out
+    for word in ("maskable_ppo", "edge_only", "device_only", "oracle", "normalised score"):
+        assert word in out
+    frame = pd.read_csv(run / "evaluation.csv")
+    assert frame["r_invalid"].eq(0).all()  # masked actions are never chosen
+    terms = frame[["r_quality", "r_load", "r_energy", "r_latency", "r_invalid"]].sum(axis=1)
+    np.testing.assert_allclose(frame["return"], terms, rtol=1e-9)
+
+
+def test_benchmark_perf_prints_the_ratios_and_saves_them(
+    in_tmp: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["benchmark", "perf", "--quick", "--out", "perf"]) == 0
+    out = capsys.readouterr().out
+    assert "CartPole-v1" in out and "SyncVectorEnv" in out and "machine:" in out
+    frame = pd.read_csv(in_tmp / "perf" / "perf.csv")
+    assert list(frame["name"]) == ["env step", "vector env"]
+    assert (frame["ratio"] > 0).all()
+    np.testing.assert_allclose(frame["ratio"], frame["ours_value"] / frame["reference_value"], rtol=1e-9)
+    record = yaml.safe_load((in_tmp / "perf" / "perf.json").read_text())
+    assert record["machine"]["cores_available"] >= 1 and record["command"].startswith(
+        "splitgym benchmark perf"
+    )
