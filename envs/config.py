@@ -20,6 +20,9 @@ __all__ = [
     "check_choice",
     "check_int_range",
     "check_interval",
+    "check_number",
+    "check_pair",
+    "check_range",
     "check_weights",
     "config_dict",
 ]
@@ -58,6 +61,28 @@ def _number(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise ConfigError(f"{name} must be a finite number, got {value!r}")
     return float(value)
+
+
+def check_number(name: str, value: Any) -> float:
+    """``value`` is a finite number (not a bool); returned as a float."""
+    return _number(name, value)
+
+
+def check_range(
+    name: str, value: Any, *, zero: bool = False, low: float = 0.0, high: float = math.inf
+) -> None:
+    """``low < value <= high`` (``low <= value`` with ``zero=True``)."""
+    v = _number(name, value)
+    if not ((v >= low if zero else v > low) and v <= high):
+        bound = "" if high == math.inf else f" and <= {high}"
+        raise ConfigError(f"{name} must be {'>=' if zero else '>'} {low}{bound}, got {value!r}")
+
+
+def check_pair(value: Any, name: str) -> tuple[float, float]:
+    """``value`` is a pair of finite numbers."""
+    if not isinstance(value, tuple) or len(value) != 2:
+        raise ConfigError(f"{name} must be a pair, got {value!r}")
+    return _number(name, value[0]), _number(name, value[1])
 
 
 def check_weights(**weights: Any) -> None:

@@ -24,7 +24,6 @@ modelling assumption of this project, to be overridden by users with other condi
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +33,9 @@ from splitgym.envs.config import (
     check_choice,
     check_int_range,
     check_interval,
+    check_number,
+    check_pair,
+    check_range,
     check_weights,
 )
 from splitgym.errors import ConfigError, suggest
@@ -145,46 +147,46 @@ class FadingSplitConfig:
         check_choice("device", self.device, tuple(DEVICES))
         check_choice("edge", self.edge, tuple(DEVICES))
         check_choice("modulation", self.modulation, MODULATIONS)
-        _positive("memory_fraction", self.memory_fraction, high=1.0)
+        check_range("memory_fraction", self.memory_fraction, high=1.0)
         check_interval("prompt_tokens", self.prompt_tokens, 1, 1_000_000)
         for v in self.prompt_tokens:
             if isinstance(v, bool) or not isinstance(v, int):
                 raise ConfigError(f"prompt_tokens must be a pair of integers, got {self.prompt_tokens!r}")
         check_int_range("new_tokens", self.new_tokens, 1, 1_000_000)
-        _positive("carrier_hz", self.carrier_hz, low=0.5e9, high=100e9)
-        _positive("bandwidth_hz", self.bandwidth_hz)
+        check_range("carrier_hz", self.carrier_hz, low=0.5e9, high=100e9)
+        check_range("bandwidth_hz", self.bandwidth_hz)
         for name in ("tx_power_dbm", "antenna_gain_db", "noise_figure_db", "min_snr_db"):
-            _finite(name, getattr(self, name))
+            check_number(name, getattr(self, name))
         check_interval("spectral_efficiency", self.spectral_efficiency, 1e-9, 100.0)
-        _positive("link_latency_ms", self.link_latency_ms, zero=True)
+        check_range("link_latency_ms", self.link_latency_ms, zero=True)
         check_int_range("packet_bits", self.packet_bits, 1, 10**9)
-        _positive("pa_efficiency", self.pa_efficiency, high=1.0)
-        _positive("circuit_power_w", self.circuit_power_w, zero=True)
-        _positive("speed_kmh", self.speed_kmh, zero=True, high=500.0)
+        check_range("pa_efficiency", self.pa_efficiency, high=1.0)
+        check_range("circuit_power_w", self.circuit_power_w, zero=True)
+        check_range("speed_kmh", self.speed_kmh, zero=True, high=500.0)
         check_interval("distance_m", self.distance_m, 10.0, 5000.0)
-        _positive("request_interval_s", self.request_interval_s)
-        _finite("rician_k_db", self.rician_k_db)
-        _positive("los_decorrelation_m", self.los_decorrelation_m)
-        _positive("snr_estimate_std_db", self.snr_estimate_std_db, zero=True)
+        check_range("request_interval_s", self.request_interval_s)
+        check_number("rician_k_db", self.rician_k_db)
+        check_range("los_decorrelation_m", self.los_decorrelation_m)
+        check_range("snr_estimate_std_db", self.snr_estimate_std_db, zero=True)
         check_int_range("snr_history", self.snr_history, 0, 64)
         for name in ("device_load", "edge_load"):
-            mean, std = _pair(getattr(self, name), name)
+            mean, std = check_pair(getattr(self, name), name)
             if not (0.0 <= mean <= 0.95 and 0.0 <= std <= 0.5):
                 raise ConfigError(
                     f"{name} must be (mean, std) with 0 <= mean <= 0.95, 0 <= std <= 0.5, "
                     f"got {getattr(self, name)!r}"
                 )
-        _positive("load_correlation", self.load_correlation, zero=True, high=1.0)
+        check_range("load_correlation", self.load_correlation, zero=True, high=1.0)
         check_weights(
             w_quality=self.w_quality,
             w_load=self.w_load,
             w_energy=self.w_energy,
             w_latency=self.w_latency,
         )
-        _positive("w_invalid", self.w_invalid, zero=True)
-        _positive("deadline_s", self.deadline_s)
+        check_range("w_invalid", self.w_invalid, zero=True)
+        check_range("deadline_s", self.deadline_s)
         if self.quality_range is not None:
-            lo, hi = _pair(self.quality_range, "quality_range")
+            lo, hi = check_pair(self.quality_range, "quality_range")
             if not lo < hi:
                 raise ConfigError(
                     f"quality_range must be (low, high) with low < high, got {self.quality_range!r}"
@@ -196,27 +198,6 @@ class FadingSplitConfig:
     def speed_mps(self) -> float:
         """Device speed in m/s."""
         return self.speed_kmh / 3.6
-
-
-def _finite(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ConfigError(f"{name} must be a finite number, got {value!r}")
-    return float(value)
-
-
-def _positive(name: str, value: Any, *, zero: bool = False, low: float = 0.0, high: float = math.inf) -> None:
-    v = _finite(name, value)
-    ok = (v >= low if zero else v > low) and v <= high
-    if not ok:
-        rel = ">=" if zero else ">"
-        bound = "" if high == math.inf else f" and <= {high}"
-        raise ConfigError(f"{name} must be {rel} {low}{bound}, got {value!r}")
-
-
-def _pair(value: Any, name: str) -> tuple[float, float]:
-    if not isinstance(value, tuple) or len(value) != 2:
-        raise ConfigError(f"{name} must be a pair, got {value!r}")
-    return _finite(name, value[0]), _finite(name, value[1])
 
 
 # Named scenarios: overrides of the defaults. The default ID splitgym/FadingSplit-v0 is "Pedestrian".

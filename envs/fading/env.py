@@ -33,9 +33,8 @@ BLOCK = 256  # requests simulated ahead per block
 BATCH_ROWS = 2048  # requests simulated ahead at a reset, in fresh episodes of one block each
 # info entries that depend on the requested split (in this order) and on the request only.
 PER_SPLIT_KEYS = (
-    "reward", "split", "invalid", "quality", "quality_score", "load", "energy_j", "latency_s", "uplink_s",
-    "outage",
-    "r_quality", "r_load", "r_energy", "r_latency", "r_invalid",
+    "reward", "r_invalid", "quality", "quality_score", "load", "energy_j", "latency_s", "uplink_s", "outage",
+    "r_quality", "r_load", "r_energy", "r_latency",
 )  # fmt: skip
 _OUTAGE = PER_SPLIT_KEYS.index("outage")
 PER_STEP_KEYS = (
@@ -85,6 +84,10 @@ class FadingSplitEnv(gym.Env[NDArray[np.float32], np.int64]):
         self.observation_space = spaces.Box(0.0, 1.0, shape=(self.world.obs_dim,), dtype=np.float32)
         self._weight_values = [float(getattr(self.config, name)) for name in WEIGHT_KEYS]
         self._masks = list(self.world.feasible)  # one row per prompt length, copied into each info
+        self._runnable = np.flatnonzero(self.world.feasible.any(axis=0))  # splits some request can run
+        self._slot = np.full(self.num_layers + 1, -1, dtype=np.int64)
+        self._slot[self._runnable] = np.arange(self._runnable.size)
+        self._fallback: list[list[int]] = self.world.fallback.tolist()  # (prompt row, action) -> split run
         self._t = 0
         self._col = -1
         self._obs = np.zeros((0, 0, self.world.obs_dim), dtype=np.float32)
@@ -132,16 +135,15 @@ class FadingSplitEnv(gym.Env[NDArray[np.float32], np.int64]):
         rows = w.row(s.prompt)
         self._obs = w.observe(s, history, np.zeros(rows.shape, dtype=np.int64))
         self._rows = rows
-        splits = np.arange(self.num_layers + 1)
-        executed, invalid = w.execute(rows[..., None], splits)
+        self._row_list = rows.tolist()
+        # Evaluate only the splits some request can run; an infeasible action reads its fallback's row.
         out = w.evaluate(
             rows[..., None], s.snr_db[..., None], s.device_load[..., None], s.edge_load[..., None],
-            executed, invalid,
+            self._runnable[None, None, :],
         )  # fmt: skip
-        self._reward = out.reward
-        cols = [out.reward, executed, invalid, out.quality, out.quality_score, out.load, out.energy_j,
+        cols = [out.reward, out.r_invalid, out.quality, out.quality_score, out.load, out.energy_j,
                 out.latency_s, out.uplink_s, out.outage, out.r_quality, out.r_load, out.r_energy,
-                out.r_latency, out.r_invalid]  # fmt: skip
+                out.r_latency]  # fmt: skip
         rate = w.tables.rate_bps[snr_index(s.snr_db)]
         per_step = [s.snr_db, s.snr_est_db, rate, s.distance_m, s.los, s.prompt, s.device_load, s.edge_load]
         # One row of info values per (request, action): a step reads it with one .tolist().
@@ -179,13 +181,17 @@ class FadingSplitEnv(gym.Env[NDArray[np.float32], np.int64]):
                 raise gym.error.ResetNeeded("call reset() before step()")
             raise gym.error.InvalidAction(f"action must be a split in 0..{self.num_layers}, got {action!r}")
         t, col = self._t, self._col
-        values = self._table[t, col, k].tolist()
+        split = self._fallback[self._row_list[t][col]][k]
+        values = self._table[t, col, self._slot[split]].tolist()
         info = dict(zip(INFO_KEYS, values, strict=True))
-        split = int(values[1])
         reward = values[0]
         info["split"] = split
         info["requested_split"] = k
-        info["invalid"] = values[2] > 0.0
+        info["invalid"] = invalid = split != k
+        if invalid:
+            reward -= self.config.w_invalid
+            info["reward"] = reward
+            info["r_invalid"] = -self.config.w_invalid
         info["outage"] = values[_OUTAGE] > 0.0
         self._step += 1
         info["step"] = self._step
@@ -207,7 +213,10 @@ class FadingSplitEnv(gym.Env[NDArray[np.float32], np.int64]):
 
     def split_rewards(self) -> NDArray[np.float64]:
         """The reward every action would get on the current request (exhaustive search, for oracles)."""
-        return np.asarray(self._reward[self._t, self._col], dtype=np.float64).copy()
+        row = self._rows[self._t, self._col]
+        executed = self.world.fallback[row]
+        rewards = self._table[self._t, self._col, self._slot[executed], 0]
+        return np.asarray(rewards - self.config.w_invalid * (executed != np.arange(executed.size)))
 
     def request(self) -> Sample:
         """The current request's conditions (true SNR, distance, LOS, prompt, loads)."""
