@@ -20,6 +20,7 @@ import gymnasium as gym
 import numpy as np
 from numpy.typing import NDArray
 
+from splitgym.agents.policy import Policy
 from splitgym.errors import ConfigError
 
 __all__ = ["DeviceOnlyPolicy", "EdgeOnlyPolicy", "FixedSplitPolicy", "SplitOraclePolicy", "split_baselines"]
@@ -91,7 +92,7 @@ class SplitOraclePolicy(_MaskPolicy):
         return int(np.argmax(rewards))
 
 
-def split_baselines(env: gym.Env[Any, Any], seed: int = 0) -> dict[str, Any]:
+def split_baselines(env: gym.Env[Any, Any], seed: int = 0) -> dict[str, Policy]:
     """The classic baselines of a split environment by name: random, edge_only, device_only, oracle."""
     from splitgym.agents.baselines import RandomPolicy
 

@@ -63,12 +63,13 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     print(summary_line(str(config["algo"]), frame))
     if args.baselines:
         from splitgym.agents.baselines import BestSplitPolicy, PlanningOracle, RandomPolicy
+        from splitgym.agents.policy import Policy
         from splitgym.agents.split_baselines import split_baselines
 
         env = make_env(env_id, config.get("env_kwargs") or {})
         returns = {"agent": summarize(frame)["return"]}
         split_env = hasattr(env.unwrapped, "split_rewards")
-        policies = (
+        policies: dict[str, Policy] = (
             split_baselines(env, seed=args.seed)
             if split_env
             else {
