@@ -107,6 +107,33 @@ SCHEMAS: dict[str, ProfileSchema] = {
         full_grid=False,
         meta_keys=("architecture", "dtype", "threads"),
     ),
+    # Error of one decoder layer's output when that layer alone is pruned (``level`` = sparsity) or
+    # quantised (``level`` = weight bits), on calibration text: ``mse`` and ``rel_mse`` (MSE over the
+    # clean output's mean square). Axes kind, layer, level (the levels differ per kind).
+    "compression_sensitivity": ProfileSchema(
+        kind="compression_sensitivity",
+        columns=(
+            Column("layer", 0, 10_000, integer=True),
+            Column("level", 0.0, 64.0),
+            Column("mse", 0.0),
+            Column("rel_mse", 0.0),
+        ),
+        categorical=("kind",),
+        full_grid=False,
+        meta_keys=("calibration",),
+    ),
+    # Quality of a split, compressed model under a channel: axes budget (a named LUC budget), mode (the
+    # answer: edge output, device exit, vote), snr_db and split; quality ``1 - PPL/PPL_clean``.
+    "compressed_quality": ProfileSchema(
+        kind="compressed_quality",
+        columns=(
+            Column("split", 0, 10_000, integer=True),
+            Column("snr_db", -60.0, 100.0),
+            Column("quality", -math.inf, 1.0),
+        ),
+        categorical=("budget", "mode"),
+        meta_keys=("budgets", "exits", "operator"),
+    ),
 }
 
 

@@ -423,6 +423,10 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--out", default="profiles-out/scaled", help="output folder (one subfolder per device)")
     b.set_defaults(func=_cmd_scale)
 
+    from splitgym.cli_compress import add_compress_parser
+
+    add_compress_parser(sub, _Parser)
+
     p = sub.add_parser("demo", help="train PPO on the paper environment and compare with baselines")
     p.add_argument("-n", "--n-timesteps", type=_positive_int, default=240_000)
     p.add_argument("--episodes", type=_positive_int, default=500)

@@ -16,7 +16,7 @@ from splitgym.envs.fading.config import SCENARIOS, scenario_config
 from splitgym.envs.fading.costs import RequestCosts
 from splitgym.envs.fading.env import FadingSplitEnv
 from splitgym.envs.fading.world import TERMS, FadingWorld
-from splitgym.errors import ConfigError
+from splitgym.errors import ConfigError, SplitGymError
 from splitgym.profiles.profile import load_bundled
 from splitgym.profiles.timing.catalogue import get_architecture
 
@@ -213,12 +213,14 @@ def test_device_only_split_is_feasible_for_the_reference_model_and_clean() -> No
         ({"prompt_tokens": (128, 32)}, "prompt_tokens must satisfy"),
         ({"memory_fraction": 1.5}, "memory_fraction must be > 0.0 and <= 1.0"),
         ({"snr_estimat_std_db": 1.0}, "did you mean 'snr_estimate_std_db'"),
+        ({"quality_profile": "accuracy/reference_fadin"}, "did you mean 'accuracy/reference_fading'"),
+        ({"model": "llama2-7b"}, "operator 'fading' has no accuracy profile for model 'llama2-7b'"),
     ],
 )
 def test_bad_input_names_the_parameter_and_the_allowed_values(
     overrides: dict[str, Any], message: str
 ) -> None:
-    with pytest.raises(ConfigError, match=None) as err:
+    with pytest.raises(SplitGymError) as err:
         gym.make("splitgym/FadingSplit-v0", **overrides)
     assert message in str(err.value), str(err.value)
 
