@@ -25,3 +25,11 @@ def test_a_failed_write_keeps_the_old_file(tmp_path: Path) -> None:
         write_text_atomic(target, 123)  # type: ignore[arg-type]
     assert target.read_text() == "old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["result.csv"]
+
+
+def test_files_get_ordinary_permissions(tmp_path: Path) -> None:
+    ordinary = tmp_path / "plain.txt"
+    ordinary.write_text("x")
+    target = tmp_path / "atomic.txt"
+    write_text_atomic(target, "x")
+    assert (target.stat().st_mode & 0o777) == (ordinary.stat().st_mode & 0o777)
