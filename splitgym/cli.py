@@ -182,6 +182,39 @@ def _cmd_perf(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_compressed(args: argparse.Namespace) -> int:
+    from splitgym.atomic import write_text_atomic
+    from splitgym.benchmarks.compressed_agents import compressed_benchmark
+
+    frame, base = compressed_benchmark(
+        seeds=args.seeds, algo=args.algo, n_timesteps=args.n_timesteps, episodes=args.episodes,
+        root=Path(args.log_folder), progress=args.progress,
+    )  # fmt: skip
+    for name in ("fixed_none", "fixed_uniform", "fixed_luc"):
+        print(f"{name:<14} {base[name]['return']:8.2f}  (action {base[name]['action']})")
+    print(f"{'oracle':<14} {base['oracle']['return']:8.2f}")
+    cols = [
+        "seed",
+        "agent",
+        "fixed_none",
+        "fixed_uniform",
+        "fixed_luc",
+        "oracle",
+        "beats_all_fixed",
+        "train_s",
+    ]
+    print(frame[cols].round(2).to_string(index=False))
+    mean, sd = frame["agent"].mean(), frame["agent"].std(ddof=1)
+    print(f"{args.algo}: mean {mean:.2f} ± {sd:.2f} over {len(frame)} seeds")
+
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(out / "compressed_agents.csv", frame.to_csv(index=False))
+        print(f"written: {out / 'compressed_agents.csv'}")
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from splitgym.benchmarks.paper_score import paper_score
 
@@ -363,6 +396,18 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--out", help="folder for paper_score.csv")
     b.add_argument("--progress", "-P", action="store_true")
     b.set_defaults(func=_cmd_paper_score)
+
+    b = bsub.add_parser(
+        "compressed", help="trained agent vs fixed baselines on CompressedSplit-v0, over seeds"
+    )
+    b.add_argument("--algo", default="maskable_ppo", choices=ALGOS)
+    b.add_argument("--seeds", nargs="+", type=_seed, default=[0, 1, 2, 3, 4])
+    b.add_argument("-n", "--n-timesteps", type=_positive_int, default=None, help="default: YAML")
+    b.add_argument("--episodes", type=_positive_int, default=50)
+    b.add_argument("--log-folder", "-f", default="runs")
+    b.add_argument("--out", help="folder for compressed_agents.csv")
+    b.add_argument("--progress", "-P", action="store_true")
+    b.set_defaults(func=_cmd_compressed)
 
     b = bsub.add_parser("perf", help="environment speed as ratios against references run beside it")
     b.add_argument("--env", default="splitgym/FadingSplit-v0", help="environment ID")

@@ -59,6 +59,11 @@ ENVS: tuple[EnvEntry, ...] = (
         EnvEntry(f"splitgym/FadingSplit-{name}-v0", _FADING, summary, {"scenario": name}, _FADING_VEC)
         for name, summary in _SCENARIOS.items()
     ),
+    EnvEntry(
+        "splitgym/CompressedSplit-v0",
+        "splitgym.envs.compressed.env:CompressedSplitEnv",
+        "Edge-LLM: split, LUC compression budget and answer mode (edge, device exit, vote), fading channel",
+    ),
 )
 
 

@@ -22,6 +22,7 @@ def test_every_id_is_registered_with_a_string_entry_point() -> None:
         "splitgym/PaperSplitDirect-v0",
         "splitgym/FadingSplit-v0",
         *fading,
+        "splitgym/CompressedSplit-v0",
     ] == IDS
     for env_id in IDS:
         spec = gym.spec(env_id)
