@@ -37,7 +37,7 @@ def best_fixed_action(
 ) -> tuple[int, float]:
     """The constant action (over every split and the given budgets, in ``mode``) with the highest mean
     return on ``episodes`` calibration episodes (seeds ``seed..seed+episodes-1``); and that return."""
-    inner = env.unwrapped
+    inner: Any = env.unwrapped
     if not hasattr(inner, "encode"):
         raise ConfigError(f"best_fixed_action needs the compression environment, got {type(inner).__name__}")
     best, best_return = -1, -np.inf

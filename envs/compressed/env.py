@@ -45,7 +45,7 @@ BLOCK = 256
 class CompressedSplitEnv(gym.Env[NDArray[np.float32], np.int64]):
     """Split inference with Edge-LLM compression and exits over a fading channel."""
 
-    metadata: dict[str, Any] = {"render_modes": ["ansi"], "render_fps": 4}  # noqa: RUF012
+    metadata: dict[str, Any] = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}  # noqa: RUF012
 
     def __init__(
         self, render_mode: str | None = None, config: CompressedSplitConfig | None = None, **overrides: Any
@@ -54,8 +54,10 @@ class CompressedSplitEnv(gym.Env[NDArray[np.float32], np.int64]):
             self.config = build_config(CompressedSplitConfig, config, overrides, "CompressedSplitEnv")
         else:
             self.config = compressed_config(**overrides)
-        if render_mode not in (None, "ansi"):
-            raise gym.error.Error(f"render_mode must be None or 'ansi', got {render_mode!r}")
+        if render_mode not in (None, *self.metadata["render_modes"]):
+            raise gym.error.Error(
+                f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}"
+            )
         self.render_mode = render_mode
         self.world: FadingWorld = world_for(self.config)
         L = self.num_layers = self.world.num_layers
@@ -72,6 +74,7 @@ class CompressedSplitEnv(gym.Env[NDArray[np.float32], np.int64]):
         self._step = 0
         self._prev = 0
         self.last_info: dict[str, Any] = {}
+        self.trace: list[tuple[float, int, float]] = []  # (snr_db, split, reward) of this episode
 
     def decode(self, action: int) -> tuple[int, str, str]:
         """``(split, budget name, mode)`` of action index ``action``."""
@@ -211,6 +214,7 @@ class CompressedSplitEnv(gym.Env[NDArray[np.float32], np.int64]):
         self._prev = 0
         self._outcomes = self._evaluate(self._first)
         self.last_info = {}
+        self.trace = []
         return self._observe(), {"action_mask": self.action_masks(), "step": 0}
 
     def step(
@@ -236,6 +240,7 @@ class CompressedSplitEnv(gym.Env[NDArray[np.float32], np.int64]):
             w_latency=self.config.w_latency, w_invalid=self.config.w_invalid,
         )  # fmt: skip
         reward = info["reward"]
+        self.trace.append((info["snr_db"], split, reward))
         self._prev = run
         self._step += 1
         info["step"] = self._step
@@ -263,7 +268,11 @@ class CompressedSplitEnv(gym.Env[NDArray[np.float32], np.int64]):
     def num_splits(self) -> int:
         return self.num_layers + 1
 
-    def render(self) -> str | None:
+    def render(self) -> str | NDArray[np.uint8] | None:
+        if self.render_mode == "rgb_array":
+            from splitgym.envs.fading.render import render_rgb
+
+            return render_rgb(self)  # type: ignore[arg-type]
         if self.render_mode != "ansi":
             return None
         s = self._request()

@@ -40,7 +40,17 @@ from splitgym.profiles.compression.luc import CompressionPolicy, luc_policy, uni
 from splitgym.profiles.corruption import make_operator
 from splitgym.profiles.llm import LoadedLM
 
-__all__ = ["DEFAULT_BUDGETS", "MODES", "Budget", "budget_name", "measure_compressed_quality"]
+__all__ = [
+    "DEFAULT_BUDGETS",
+    "MODES",
+    "Budget",
+    "budget_name",
+    "budget_policy",
+    "measure_compressed_quality",
+    "parse_budget",
+    "perplexity_of",
+    "token_nll",
+]
 
 MODES = ("edge", "exit", "vote")
 
@@ -65,7 +75,24 @@ DEFAULT_BUDGETS: tuple[Budget, ...] = (
 )
 
 
-def _policy(
+def parse_budget(name: str) -> Budget:
+    """The budget named ``none`` or ``<luc|uniform>-<sparsity>-<bits>`` (inverse of :func:`budget_name`)."""
+    if name == "none":
+        return Budget("none")
+    parts = name.split("-")
+    try:
+        kind, sparsity, bits = parts[0], float(parts[1]), int(parts[2])
+    except (IndexError, ValueError):
+        raise ConfigError(f"budget {name!r} must be 'none' or '<luc|uniform>-<sparsity>-<bits>'") from None
+    if kind not in ("luc", "uniform") or len(parts) != 3:
+        raise ConfigError(f"budget {name!r} must be 'none' or '<luc|uniform>-<sparsity>-<bits>'")
+    from splitgym.profiles.compression.prune import check_sparsity
+    from splitgym.profiles.compression.quantize import check_bits
+
+    return Budget(kind, check_sparsity("budget", sparsity), check_bits("bits", bits))
+
+
+def budget_policy(
     b: Budget, k: int, prune: np.ndarray, quant: np.ndarray, act_bits: int
 ) -> CompressionPolicy | None:
     if b.kind == "none" or k == 0:
@@ -81,14 +108,17 @@ def _policy(
     raise ConfigError(f"budget kind {b.kind!r} is not supported; allowed: ['none', 'luc', 'uniform']")
 
 
-def _nll(probs_or_logits: torch.Tensor, ids: torch.Tensor, logits: bool) -> tuple[float, int]:
+def token_nll(probs_or_logits: torch.Tensor, ids: torch.Tensor, logits: bool) -> tuple[float, int]:
+    """Summed next-token NLL (nats) of ``ids`` under logits (``logits=True``) or probabilities, and the
+    number of predicted tokens."""
     target = ids[:, 1:]
     x = probs_or_logits[:, :-1].float()
     logp = torch.log_softmax(x, dim=-1) if logits else torch.log(x.clamp_min(1e-30))
     return float(-logp.gather(-1, target[..., None]).sum()), int(target.numel())
 
 
-def _ppl(nll: float, count: int) -> float:
+def perplexity_of(nll: float, count: int) -> float:
+    """``exp(nll / count)`` (capped to stay finite)."""
     return math.exp(min(nll / count, 700.0))
 
 
@@ -124,8 +154,8 @@ def measure_compressed_quality(
     with torch.inference_mode():
         clean_hidden = layer_outputs(lm, batch, range(1, L + 1), stop=False)
         clamp = {k: float(h.abs().max()) for k, h in clean_hidden.items()}
-        clean_nll, count = _nll(heads(L, clean_hidden[L]), batch, logits=True)
-    ppl_clean = _ppl(clean_nll, count)
+        clean_nll, count = token_nll(heads(L, clean_hidden[L]), batch, logits=True)
+    ppl_clean = perplexity_of(clean_nll, count)
     rows: list[dict[str, Any]] = []
     costs: dict[str, dict[str, dict[str, list[float]]]] = {}
     gen = torch.Generator().manual_seed(seed)
@@ -135,7 +165,7 @@ def measure_compressed_quality(
             name = budget_name(b)
             costs[name] = {}
             for k in range(L + 1):
-                policy = _policy(b, k, prune_score, quant_score, act_bits)
+                policy = budget_policy(b, k, prune_score, quant_score, act_bits)
                 if policy is not None:
                     rel = layer_costs(policy, "reference", cost_device, cost_tokens)["rel_time"].to_numpy()
                     costs[name][str(k)] = {
@@ -204,11 +234,11 @@ def _measure_split(
         clean_logits = {e: heads(e, clean[e]) for e in exits}
         device_exits = [e for e in exits if e <= k]
         e_dev = max(device_exits, default=0)
-        exit_ppl = _ppl(*_nll(clean_logits[e_dev], batch, logits=True)) if e_dev else 0.0
+        exit_ppl = perplexity_of(*token_nll(clean_logits[e_dev], batch, logits=True)) if e_dev else 0.0
         if k in (0, L):
-            edge_ppl = _ppl(*_nll(clean_logits[L], batch, logits=True))
+            edge_ppl = perplexity_of(*token_nll(clean_logits[L], batch, logits=True))
             vote = max_confidence_vote([torch.softmax(clean_logits[e].float(), -1) for e in exits])
-            vote_ppl = _ppl(*_nll(vote, batch, logits=False))
+            vote_ppl = perplexity_of(*token_nll(vote, batch, logits=False))
             for snr in snrs:
                 out += [row("edge", snr, edge_ppl, True), row("exit", snr, exit_ppl, e_dev > 0)]
                 out.append(row("vote", snr, vote_ppl, True))
@@ -227,10 +257,10 @@ def _measure_split(
             finally:
                 handle.remove()
             edge_logits = {e: heads(e, hidden[e]) for e in edge_exits}
-            edge_ppl = _ppl(*_nll(edge_logits[L], batch, logits=True))
+            edge_ppl = perplexity_of(*token_nll(edge_logits[L], batch, logits=True))
             probs = [torch.softmax(clean_logits[e].float(), -1) for e in device_exits]
             probs += [torch.softmax(edge_logits[e].float(), -1) for e in edge_exits]
-            vote_ppl = _ppl(*_nll(max_confidence_vote(probs), batch, logits=False))
+            vote_ppl = perplexity_of(*token_nll(max_confidence_vote(probs), batch, logits=False))
             out += [row("edge", snr, edge_ppl, True), row("exit", snr, exit_ppl, e_dev > 0)]
             out.append(row("vote", snr, vote_ppl, True))
     return out
