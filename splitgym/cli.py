@@ -69,15 +69,20 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         env = make_env(env_id, config.get("env_kwargs") or {})
         returns = {"agent": summarize(frame)["return"]}
         split_env = hasattr(env.unwrapped, "split_rewards")
-        policies: dict[str, Policy] = (
-            split_baselines(env, seed=args.seed)
-            if split_env
-            else {
-                "random": RandomPolicy(env.action_space, seed=args.seed),
-                "best_split": BestSplitPolicy(env),
-                "oracle": PlanningOracle(env),
-            }
-        )
+        if hasattr(env.unwrapped, "encode"):  # the compression environment
+            from splitgym.agents.fixed_action import compressed_baselines
+
+            policies: dict[str, Policy] = compressed_baselines(env, seed=args.seed)
+        else:
+            policies = (
+                split_baselines(env, seed=args.seed)
+                if split_env
+                else {
+                    "random": RandomPolicy(env.action_space, seed=args.seed),
+                    "best_split": BestSplitPolicy(env),
+                    "oracle": PlanningOracle(env),
+                }
+            )
         for name, policy in policies.items():
             baseline = evaluate(policy, env, args.episodes, seed=args.seed)
             returns[name] = summarize(baseline)["return"]

@@ -110,3 +110,21 @@ def test_bad_input(overrides: dict[str, Any], message: str) -> None:
     with pytest.raises(SplitGymError) as err:
         gym.make(ID, **overrides)
     assert message in str(err.value), str(err.value)
+
+
+@pytest.mark.slow
+def test_maskable_ppo_trains_from_the_command_line_and_evaluates(
+    tmp_path: Any, capsys: Any, monkeypatch: Any
+) -> None:
+    from splitgym.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    args = ["train", "--env", ID, "--algo", "maskable_ppo", "-n", "1024", "--hyperparams", "n_steps:128"]
+    assert main([*args, "batch_size:64", "--eval-episodes", "2"]) == 0
+    run = tmp_path / "runs" / "maskable_ppo" / "CompressedSplit-v0_1"
+    assert (run / "model.zip").is_file()
+    capsys.readouterr()
+    assert main(["evaluate", str(run), "--episodes", "2", "--baselines"]) == 0
+    out = capsys.readouterr().out
+    for word in ("maskable_ppo", "fixed_none", "fixed_luc", "oracle", "normalised score"):
+        assert word in out
