@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from splitgym.cli_args import positive_int as _positive_int
+from splitgym.cli_args import seed as _seed
 from splitgym.errors import SplitGymError
 
 __all__ = ["main"]
@@ -329,26 +331,6 @@ def _cmd_scale(args: argparse.Namespace) -> int:
             path = write_profile(table, meta, Path(args.out) / device)
             print(f"{measured.name} -> {device}: {path}")
     return 0
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
-    return value
 
 
 class _Parser(argparse.ArgumentParser):

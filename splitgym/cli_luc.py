@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from splitgym.cli_args import positive_int as _positive_int
 from splitgym.errors import ConfigError
 
 __all__ = ["add_luc_commands", "parse_budget"]
@@ -25,16 +26,6 @@ def parse_budget(text: str) -> tuple[float, int]:
     except ValueError:
         raise ConfigError(f"--budgets entry {text!r} must be SPARSITY:BITS, e.g. 0.5:4") from None
     return check_sparsity("budget", sparsity), check_bits("base_bits", bits)
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} must be >= 1")
-    return value
 
 
 def _cmd_sensitivity(args: argparse.Namespace) -> int:
