@@ -41,6 +41,18 @@ class Stack:
 
     W: list[Array]
     b: list[Array]
+    _f32: tuple[list[NDArray[np.float32]], list[NDArray[np.float32]]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+
+    def float32(self) -> tuple[list[NDArray[np.float32]], list[NDArray[np.float32]]]:
+        """The weights and biases as ``float32`` (cached; lossless for weights trained in ``float32``)."""
+        if self._f32 is None:
+            self._f32 = (
+                [np.ascontiguousarray(w, np.float32) for w in self.W],
+                [np.ascontiguousarray(b[:, None, :], np.float32) for b in self.b],
+            )
+        return self._f32
 
     @property
     def members(self) -> int:
@@ -76,12 +88,27 @@ def init_stack(members: int, sizes: tuple[int, ...], rng: np.random.Generator) -
     return Stack(W, b)
 
 
+CHUNK_ROWS = 1024  # rows per forward block: bounds the (M, rows, width) activations and stays in cache
+
+
 def forward(stack: Stack, X: Array) -> Array:
-    """Outputs ``(M, N)`` of every member on inputs ``X`` ``(N, fan_in)`` (single output unit)."""
-    h = np.einsum("ni,mio->mno", X, stack.W[0]) + stack.b[0][:, None, :]
-    for w, b in zip(stack.W[1:], stack.b[1:], strict=True):
-        h = np.matmul(np.maximum(h, 0.0), w) + b[:, None, :]
-    return np.asarray(h[..., 0], np.float64)
+    """Outputs ``(M, N)`` of every member on inputs ``X`` ``(N, fan_in)`` (single output unit).
+
+    Computed in ``float32``, the precision the weights were trained in (about 2x faster than ``float64``
+    through BLAS), in blocks of :data:`CHUNK_ROWS` rows; returned as ``float64``.
+    """
+    W, b = stack.float32()
+    n = X.shape[0]
+    out = np.empty((len(W[0]), n), np.float64)
+    for lo in range(0, n, CHUNK_ROWS):
+        h = np.matmul(X[lo : lo + CHUNK_ROWS].astype(np.float32), W[0])
+        h += b[0]
+        for w, bias in zip(W[1:], b[1:], strict=True):
+            np.maximum(h, 0.0, out=h)
+            h = np.matmul(h, w)
+            h += bias
+        out[:, lo : lo + h.shape[1]] = h[..., 0]
+    return out
 
 
 @dataclass
@@ -215,23 +242,39 @@ class StackSurrogate(RewardSurrogate):
     def __init__(self, input_names: list[str] | tuple[str, ...] | None, target_name: str) -> None:
         super().__init__(input_names, target_name)
         self._stack: Stack | None = None
+        self._norm: tuple[Array, Array, float, float] | None = None
         self.aleatoric_std = 0.0
+
+    def _set_norm(self, meta: SurrogateMetadata) -> None:
+        """Cache the normalisation constants as arrays (predict is called once per env step)."""
+        self._norm = (
+            np.asarray(meta.x_mean, np.float64),
+            np.asarray(meta.x_scale, np.float64),
+            float(meta.y_mean),
+            float(meta.y_scale),
+        )
 
     def predict_members(self, X: ArrayLike) -> Array:
         """Every member's prediction ``(members, n_samples)`` in the target's units."""
-        meta = self._fitted_metadata()
-        assert self._stack is not None
-        x = as_inputs(X, len(meta.input_names))
-        z = (x - np.asarray(meta.x_mean)) / np.asarray(meta.x_scale)
-        return forward(self._stack, z) * meta.y_scale + meta.y_mean
+        self._fitted_metadata()
+        if self._stack is None or self._norm is None:
+            raise ConfigError(f"{type(self).__name__} has metadata but no weights; fit or load it")
+        x_mean, x_scale, y_mean, y_scale = self._norm
+        x = as_inputs(X, len(x_mean))
+        out = forward(self._stack, (x - x_mean) / x_scale)
+        out *= y_scale
+        out += y_mean
+        return out
 
     def predict(self, X: ArrayLike) -> tuple[Array, Array]:
         P = self.predict_members(X)
-        mean = P.mean(axis=0)
-        std = P.std(axis=0) if P.shape[0] > 1 else np.zeros_like(mean)
+        if P.shape[0] == 1:
+            mean, std = P[0], np.zeros(P.shape[1])
+        else:
+            mean, std = P.mean(axis=0), P.std(axis=0)
         if self.aleatoric_std > 0:
             std = np.sqrt(std**2 + self.aleatoric_std**2)
-        return np.asarray(mean, np.float64), np.asarray(std, np.float64)
+        return mean, std
 
     def _weights(self) -> dict[str, NDArray[Any]]:
         assert self._stack is not None
@@ -249,6 +292,7 @@ class StackSurrogate(RewardSurrogate):
                 "input(s) and one output"
             )
         self._stack = stack
+        self._set_norm(meta)
         self.aleatoric_std = float(meta.extra.get("aleatoric_std", 0.0))
 
     def _fit_stack(
@@ -340,6 +384,7 @@ class StackSurrogate(RewardSurrogate):
             date=utc_now(),
             extra={"best_epochs": result.best_epoch, "stopped_early": result.stopped_early},
         )
+        self._set_norm(self.metadata)
         train_loss = float(np.mean((self.predict(x_tr)[0] - t_tr) ** 2))
         val_loss = float(np.mean((self.predict(x_val)[0] - t_val) ** 2)) if n_val else math.nan
         self.metadata.train_loss = train_loss

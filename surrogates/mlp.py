@@ -12,7 +12,11 @@ with a mean-squared-error loss on ``[impairment, split]`` and frozen during PPO.
 * by default every sample trains (``val_fraction=0``), as a fit to a 72-point grid most likely did;
   ``val_fraction > 0`` holds out a random share only to *report* a validation loss.
 
-On the 16 x 10 grid of the paper's table these settings reach a held-out R^2 above 0.999 in a few seconds.
+Measured (seeds 0-2, about 5 s per fit on one CPU thread): trained on 16 of the paper table's 31 levels x 10
+splits, held-out R^2 0.996-0.998 on the other 15 levels; on ``accuracy/reference_erasure`` (9 of 16 levels x
+13 splits) 0.973-0.991. The last iterate of Adam at a constant learning rate on raw inputs is
+seed-sensitive (other settings gave single seeds at R^2 0.86-0.94); :class:`EnsembleSurrogate`, which
+standardises and early-stops, is steadier.
 """
 
 from __future__ import annotations

@@ -103,6 +103,7 @@ class SurrogateQualityModel:
         self.surrogate = surrogate
         self._level_name = level_name
         self._splits = _check_splits(splits)
+        self._split_set = frozenset(int(v) for v in self._splits)
         self.calls = 0
         self.points = 0
         self.seconds = 0.0
@@ -145,7 +146,15 @@ class SurrogateQualityModel:
         return self.predict_batch(splits, levels)[1]
 
     def quality(self, split: int, level: float) -> float:
-        return float(self.quality_batch(split, level))
+        # The environments' per-step call: a lean path (one row, no broadcasting).
+        if isinstance(split, bool) or split not in self._split_set:
+            return float(self.quality_batch(split, level))  # raises the error naming the splits
+        start = time.perf_counter()
+        mean, _ = self.surrogate.predict(np.array([[float(level), float(split)]]))
+        self.calls += 1
+        self.points += 1
+        self.seconds += time.perf_counter() - start
+        return float(mean[0])
 
     def counts(self) -> dict[str, float]:
         """``{"calls", "points", "seconds"}`` so far."""

@@ -43,7 +43,7 @@ def surrogate_speedup(
       ``n_live`` timed ``live_model.quality(split, level)`` calls at random interior splits and levels;
       ``live_seconds_per_eval`` is their mean.
     * Surrogate, batched: one ``predict`` of ``n_surrogate`` random ``[level, split]`` rows (the best of
-      three runs, to drop a scheduler hiccup), divided by ``n_surrogate``; per point.
+      five runs, to drop interference from other processes), divided by ``n_surrogate``; per point.
     * Surrogate, single: ``n_single`` one-row ``quality(split, level)`` calls through a
       :class:`SurrogateQualityModel` (input checks included), per call: what an environment step pays.
 
@@ -89,7 +89,7 @@ def surrogate_speedup(
     )
     model.predict(X[: min(16, n_surrogate)])  # warm caches
     batch_times = []
-    for _ in range(3):
+    for _ in range(5):
         start = time.perf_counter()
         model.predict(X)
         batch_times.append(time.perf_counter() - start)
