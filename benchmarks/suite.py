@@ -29,6 +29,7 @@ hyperparameter names, and masked algorithms on environments without action masks
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import re
 from collections.abc import Mapping, Sequence
@@ -145,10 +146,8 @@ class Suite:
 
 def _shipped_dirs() -> list[Path]:
     dirs = []
-    try:
+    with contextlib.suppress(ModuleNotFoundError, TypeError):  # the package is always importable
         dirs.append(Path(str(resources.files("splitgym.benchmarks") / "suites")))
-    except (ModuleNotFoundError, TypeError):  # pragma: no cover - the package is always importable
-        pass
     # The strict editable install links only the package data listed in pyproject.toml: fall back on the
     # folder beside this module's source.
     dirs.append(Path(__file__).resolve().parent / "suites")
@@ -272,7 +271,6 @@ def _parse_env(item: Any, i: int, suite: str, check: bool) -> EnvSpec:
     except ConfigError as exc:
         raise ConfigError(f"{where}: {exc}") from None
     if check:
-
         try:
             env = make_env(env_id, kwargs)
         except SplitGymError as exc:
@@ -298,7 +296,9 @@ def _parse_agent(item: Any, i: int, suite: str) -> AgentSpec:
             f"(one of {list(BASELINES)})"
         )
     if algo is not None and algo not in ALGOS:
-        raise ConfigError(f"{where}: unknown algo {algo!r}{suggest(str(algo), ALGOS)}; allowed: {list(ALGOS)}")
+        raise ConfigError(
+            f"{where}: unknown algo {algo!r}{suggest(str(algo), ALGOS)}; allowed: {list(ALGOS)}"
+        )
     if baseline is not None and baseline not in BASELINES:
         raise ConfigError(
             f"{where}: unknown baseline {baseline!r}{suggest(str(baseline), BASELINES)}; "
@@ -421,7 +421,9 @@ def parse_suite(data: Any, source: str = "<dict>", check_envs: bool = True) -> S
         eval_episodes=_positive_int(data["eval_episodes"], f"suite {name!r}: eval_episodes"),
         description=description.strip(),
         trace_episodes=_positive_int(data.get("trace_episodes", 3), f"suite {name!r}: trace_episodes", True),
-        curve_evaluations=_positive_int(data.get("curve_evaluations", 10), f"suite {name!r}: curve_evaluations"),
+        curve_evaluations=_positive_int(
+            data.get("curve_evaluations", 10), f"suite {name!r}: curve_evaluations"
+        ),
         curve_episodes=_positive_int(data.get("curve_episodes", 5), f"suite {name!r}: curve_episodes"),
         normalize=(low, high),
         source=source,

@@ -223,20 +223,18 @@ def _cmd_compressed(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from splitgym.benchmarks.paper_score import paper_score
+    from splitgym.benchmarks.runner import expand, run_suite
+    from splitgym.benchmarks.suite import load_suite
+    from splitgym.cli_bench import print_report
 
-    print(f"Training PPO with the paper's settings on splitgym/PaperSplit-v0 ({args.n_timesteps} steps) ...")
-    frame = paper_score(
-        observations=("normalized",),
-        seeds=(0,),
-        n_timesteps=args.n_timesteps,
-        episodes=args.episodes,
-        root=Path(args.log_folder),
-        progress=args.progress,
+    suite = load_suite("quick")
+    print(
+        f"splitgym demo: the '{suite.name}' benchmark suite ({len(expand(suite))} cells: "
+        f"{', '.join(a.name for a in suite.agents)} on {', '.join(e.id for e in suite.envs)}); "
+        f"results in {args.out}/{suite.name} (finished cells are reused)"
     )
-    _print_scores(frame)
-    print(f"run folder: {frame['run'].iloc[0]}  (try: splitgym evaluate {frame['run'].iloc[0]} --baselines)")
-    return 0
+    run_suite(suite, args.out, workers=args.workers, progress=True)
+    return print_report(suite, args.out)
 
 
 def _cmd_profile_list(args: argparse.Namespace) -> int:
@@ -396,6 +394,10 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--progress", "-P", action="store_true")
     b.set_defaults(func=_cmd_compressed)
 
+    from splitgym.cli_bench import add_suite_commands
+
+    add_suite_commands(bsub)
+
     b = bsub.add_parser("perf", help="environment speed as ratios against references run beside it")
     b.add_argument("--env", default="splitgym/FadingSplit-v0", help="environment ID")
     b.add_argument("--quick", action="store_true", help="fewer steps (a smoke run, noisier ratios)")
@@ -459,11 +461,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_compress_parser(sub, _Parser)
 
-    p = sub.add_parser("demo", help="train PPO on the paper environment and compare with baselines")
-    p.add_argument("-n", "--n-timesteps", type=_positive_int, default=240_000)
-    p.add_argument("--episodes", type=_positive_int, default=500)
-    p.add_argument("--log-folder", "-f", default="runs")
-    p.add_argument("--progress", "-P", action="store_true")
+    p = sub.add_parser("demo", help="run the quick benchmark suite and print its table and plots")
+    p.add_argument("--out", default="benchmark-results", help="results folder (default: benchmark-results)")
+    p.add_argument("--workers", type=_positive_int, default=2)
     p.set_defaults(func=_cmd_demo)
     return parser
 
