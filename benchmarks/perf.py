@@ -4,6 +4,13 @@
   Gymnasium's default wrappers, with uniformly random actions drawn beforehand and resets included. The
   two are timed in alternating rounds and the median round is kept, so background load affects both.
   ``ratio = t_ours / t_cartpole`` (at most 1 is the target).
+* **surrogate**: seconds of one live quality evaluation (the reference LLM on 1024 held-out tokens with its
+  hidden state erased at the split) against one prediction of the paper's surrogate MLP fitted to the
+  reference model's erasure profile (batched, per point); ``ratio = t_live / t_surrogate`` (target
+  >= 10^4). :func:`splitgym.surrogates.speed.surrogate_speedup`.
+* **PPO throughput**: environment steps per second of stable-baselines3 PPO (default hyperparameters, one
+  environment, one torch thread) learning on ``ENV`` against learning on ``CartPole-v1``;
+  ``ratio = ours / CartPole``.
 * **vector env**: environment steps per second of the natively batched vector env at ``num_envs``
   environments against ``SyncVectorEnv`` over single environments of the same ID (the Python loop it
   replaces). ``ratio = native / sync`` steps per second; the native figure is also compared with the
@@ -148,11 +155,54 @@ def vector_ratio(
     ]  # fmt: skip
 
 
+def surrogate_ratio(n_live: int = 3, tokens: int = 1024) -> PerfResult:
+    """Live reference-LLM quality evaluation against the paper's surrogate MLP (batched, per point)."""
+    from splitgym.profiles.live import LiveQualityModel
+    from splitgym.profiles.quality import TableQualityModel
+    from splitgym.surrogates.quality import fit_on_budget
+    from splitgym.surrogates.speed import SPEEDUP_TARGET, surrogate_speedup
+
+    table = TableQualityModel("accuracy/reference_erasure")
+    surrogate, _ = fit_on_budget(table, 16 * table.splits.size, kind="paper", seed=0)
+    live = LiveQualityModel("reference", "erasure", n_tokens=tokens)
+    out = surrogate_speedup(live, surrogate, n_live=n_live)
+    live_s, sur_s = out["live_seconds_per_eval"], out["surrogate_seconds_per_point_batched"]
+    ratio = live_s / sur_s
+    return PerfResult(
+        "surrogate", "PaperMLP (batched)", f"live reference LLM ({tokens} tokens)", sur_s * 1e6, live_s * 1e6,
+        "us/evaluation", ratio, f"live / surrogate >= {SPEEDUP_TARGET:g}", ratio >= SPEEDUP_TARGET,
+    )  # fmt: skip
+
+
+def ppo_throughput_ratio(env_id: str = DEFAULT_ENV, steps: int = 4096) -> PerfResult:
+    """PPO learning steps per second on ``env_id`` against CartPole-v1 (same settings, same process)."""
+    import torch
+    from stable_baselines3 import PPO
+
+    torch.set_num_threads(1)
+
+    def rate(eid: str) -> float:
+        model = PPO("MlpPolicy", gym.make(eid), n_steps=1024, batch_size=64, seed=0, device="cpu")
+        start = time.perf_counter()
+        model.learn(steps)
+        return model.num_timesteps / (time.perf_counter() - start)
+
+    med = _alternate({"ours": lambda: rate(env_id), "ref": lambda: rate(REFERENCE_ENV)}, rounds=2)
+    ratio = med["ours"] / med["ref"]
+    return PerfResult(
+        "PPO throughput", env_id, REFERENCE_ENV, med["ours"], med["ref"], "env steps/s", ratio,
+        "ratio ~ 1 (the env is not the bottleneck)", ratio >= 0.8,
+    )  # fmt: skip
+
+
 def run_perf(env_id: str = DEFAULT_ENV, quick: bool = False) -> tuple[list[PerfResult], dict[str, Any]]:
-    """Every ratio above (``quick``: fewer steps, for tests) and the machine they ran on."""
+    """Every ratio above (``quick``: fewer steps and no live model, for tests) and the machine."""
     scale = 10 if quick else 1
     results = [env_step_ratio(env_id, steps=50_000 // scale, rounds=7 if not quick else 3)]
     results += vector_ratio(env_id, steps=200 // scale, rounds=5 if not quick else 2)
+    results.append(ppo_throughput_ratio(env_id, steps=4096 // (4 if quick else 1)))
+    if not quick:
+        results.append(surrogate_ratio())
     return results, machine()
 
 
