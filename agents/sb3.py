@@ -39,6 +39,7 @@ __all__ = [
     "evaluate_run",
     "load_model",
     "make_env",
+    "resume",
     "train",
 ]
 
@@ -143,9 +144,6 @@ def train(
 
     Every input is checked before anything is written, so a mistake leaves no half-made folder.
     """
-    from stable_baselines3.common.callbacks import EvalCallback
-    from stable_baselines3.common.env_util import make_vec_env
-
     cls = algo_class(algo)
     check_env_id(env_id)
     env_kwargs = dict(env_kwargs or {})
@@ -188,26 +186,9 @@ def train(
     write_yaml_atomic(run / "args.yml", dict(sorted((args or {}).items())))
     write_text_atomic(run / "command.txt", shlex.join(command if command is not None else sys.argv) + "\n")
 
-    venv = make_vec_env(
-        env_id,
-        n_envs=n_envs,
-        seed=seed,
-        env_kwargs=env_kwargs,
-        monitor_dir=str(run),
-        monitor_kwargs={"info_keywords": info_keywords},
-    )
-    eval_env = make_vec_env(env_id, n_envs=1, seed=seed + 10_000, env_kwargs=env_kwargs)
-    if algo in MASKABLE:
-        from sb3_contrib.common.maskable.callbacks import MaskableEvalCallback as EvalCallback
-    eval_cb = EvalCallback(
-        eval_env,
-        eval_freq=max(steps // max(n_evaluations, 1) // n_envs, 1),
-        n_eval_episodes=eval_episodes,
-        log_path=str(run),
-        best_model_save_path=str(run),
-        deterministic=True,
-        verbose=0,
-    )
+    setup = _Setup(run, env_id, algo, env_kwargs, n_envs, seed, steps, info_keywords, eval_episodes,
+                   n_evaluations, progress)  # fmt: skip
+    venv, callbacks = _envs_and_callbacks(setup, seed_offset=0, append=False)
     try:
         model = cls(
             policy,
@@ -219,23 +200,158 @@ def train(
         )
     except (TypeError, ValueError, AssertionError) as exc:
         raise ConfigError(f"{algo} rejected the hyperparameters {algo_kwargs}: {exc}") from None
+    return _learn(setup, model, venv, callbacks, steps, reset=True, resumed_from=None)
+
+
+@dataclass(frozen=True)
+class _Setup:
+    run: Path
+    env_id: str
+    algo: str
+    env_kwargs: Mapping[str, Any]
+    n_envs: int
+    seed: int
+    steps: int
+    info_keywords: tuple[str, ...]
+    eval_episodes: int
+    n_evaluations: int
+    progress: bool
+
+
+CHECKPOINTS = "checkpoints"
+
+
+def _envs_and_callbacks(setup: _Setup, seed_offset: int, append: bool) -> tuple[Any, list[Any]]:
+    """Monitored training envs, the evaluation callback, the reward-term logger and checkpoints."""
+    from stable_baselines3.common.callbacks import CheckpointCallback, EvalCallback
+    from stable_baselines3.common.env_util import make_vec_env
+
+    s = setup
+    venv = make_vec_env(
+        s.env_id,
+        n_envs=s.n_envs,
+        seed=s.seed + seed_offset,
+        env_kwargs=dict(s.env_kwargs),
+        monitor_dir=str(s.run),
+        monitor_kwargs={"info_keywords": s.info_keywords, "override_existing": not append},
+    )
+    eval_env = make_vec_env(
+        s.env_id, n_envs=1, seed=s.seed + 10_000 + seed_offset, env_kwargs=dict(s.env_kwargs)
+    )
+    eval_cls: Any = EvalCallback
+    if s.algo in MASKABLE:
+        from sb3_contrib.common.maskable.callbacks import MaskableEvalCallback
+
+        eval_cls = MaskableEvalCallback
+    every = max(s.steps // max(s.n_evaluations, 1) // s.n_envs, 1)
+    eval_cb = eval_cls(
+        eval_env,
+        eval_freq=every,
+        n_eval_episodes=s.eval_episodes,
+        log_path=str(s.run),
+        best_model_save_path=str(s.run),
+        deterministic=True,
+        verbose=0,
+    )
+    checkpoints = CheckpointCallback(
+        save_freq=every, save_path=str(s.run / CHECKPOINTS), name_prefix="model", save_replay_buffer=True
+    )
+    return venv, [eval_cb, _reward_terms_callback(), checkpoints]
+
+
+def _learn(
+    setup: _Setup,
+    model: Any,
+    venv: Any,
+    callbacks: list[Any],
+    steps: int,
+    reset: bool,
+    resumed_from: int | None,
+) -> TrainResult:
     start = time.perf_counter()
     model.learn(
         steps,
-        callback=[eval_cb, _reward_terms_callback()],
-        progress_bar=progress,
-        tb_log_name=f"{algo}_{run.name}",
+        callback=callbacks,
+        progress_bar=setup.progress,
+        tb_log_name=f"{setup.algo}_{setup.run.name}",
+        reset_num_timesteps=reset,
     )
     seconds = time.perf_counter() - start
-    tmp = run / ".model.tmp.zip"
+    tmp = setup.run / ".model.tmp.zip"
     model.save(tmp)
-    os.replace(tmp, run / "model.zip")
-    write_yaml_atomic(
-        run / "training.yml", {"timesteps": int(model.num_timesteps), "wall_time_s": round(seconds, 2)}
-    )
+    os.replace(tmp, setup.run / "model.zip")
+    record: dict[str, Any] = {"timesteps": int(model.num_timesteps), "wall_time_s": round(seconds, 2)}
+    if resumed_from is not None:
+        record["resumed_from_timesteps"] = resumed_from
+    write_yaml_atomic(setup.run / "training.yml", record)
     venv.close()
-    eval_env.close()
-    return TrainResult(run=run, timesteps=int(model.num_timesteps), seconds=seconds)
+    callbacks[0].eval_env.close()
+    return TrainResult(run=setup.run, timesteps=int(model.num_timesteps), seconds=seconds)
+
+
+def _latest_checkpoint(run: Path) -> tuple[Path, int] | None:
+    found = []
+    for path in (run / CHECKPOINTS).glob("model_*_steps.zip"):
+        try:
+            found.append((int(path.stem.split("_")[1]), path))
+        except (IndexError, ValueError):
+            continue
+    if not found:
+        return None
+    steps, path = max(found)
+    return path, steps
+
+
+def resume(run: Path, progress: bool = False, verbose: int = 0) -> TrainResult:
+    """Continue an interrupted run from its latest checkpoint up to the run's ``n_timesteps``.
+
+    Steps done before the checkpoint are kept (the model, its optimiser and, for off-policy algorithms,
+    its replay buffer are restored; the step counter continues); the monitor files are appended to and the
+    environments are reseeded past the steps already taken, so no episode is replayed. Steps done after
+    the last checkpoint and before the interruption are not recovered (checkpoints are written at every
+    evaluation, ``n_timesteps / 10`` steps apart). A finished run is an error; a run without a checkpoint
+    starts over in the same folder.
+    """
+    import yaml
+
+    config_path = run / "config.yml"
+    if not config_path.is_file():
+        raise ConfigError(f"--resume {run}: not a run folder (no config.yml)")
+    config = yaml.safe_load(config_path.read_text()) or {}
+    if (run / "model.zip").is_file() and (run / "training.yml").is_file():
+        raise ConfigError(f"--resume {run}: the run is finished (model.zip and training.yml exist)")
+    algo, env_id = str(config["algo"]), str(config["env_id"])
+    cls = algo_class(algo)
+    params = dict(config.get("hyperparams") or {})
+    steps, seed = int(config["n_timesteps"]), int(config["seed"])
+    env_kwargs = dict(config.get("env_kwargs") or {})
+    probe = make_env(env_id, env_kwargs)
+    _, probe_info = probe.reset(seed=seed)
+    probe.close()
+    info_keywords = tuple(
+        k for k, v in probe_info.items() if isinstance(v, (int, float)) and not isinstance(v, bool)
+    )
+    n_envs = int(params.get("n_envs", 1))
+    setup = _Setup(run, env_id, algo, env_kwargs, n_envs, seed, steps, info_keywords, 20, 10, progress)
+    latest = _latest_checkpoint(run)
+    if latest is None:
+        venv, callbacks = _envs_and_callbacks(setup, seed_offset=0, append=False)
+        algo_kwargs = {k: v for k, v in params.items() if k not in ("n_timesteps", "policy", "n_envs")}
+        model = cls(params.get("policy", "MlpPolicy"), venv, seed=seed, verbose=verbose, **algo_kwargs)
+        return _learn(setup, model, venv, callbacks, steps, reset=True, resumed_from=0)
+    path, done = latest
+    venv, callbacks = _envs_and_callbacks(setup, seed_offset=done, append=True)
+    try:
+        model = cls.load(path, env=venv, device="cpu")
+    except (ValueError, KeyError, OSError, RuntimeError) as exc:
+        raise ConfigError(f"--resume {run}: checkpoint {path.name} cannot be loaded: {exc}") from None
+    buffer = path.with_name(f"model_replay_buffer_{done}_steps.pkl")
+    if buffer.is_file() and hasattr(model, "load_replay_buffer"):
+        model.load_replay_buffer(buffer)
+    remaining = max(steps - int(model.num_timesteps), 0)
+    return _learn(
+        setup, model, venv, callbacks, remaining, reset=False, resumed_from=int(model.num_timesteps)
+    )
 
 
 def load_model(run: Path) -> tuple[Any, dict[str, Any]]:

@@ -31,8 +31,18 @@ def _cmd_envs(args: argparse.Namespace) -> int:
 def _cmd_train(args: argparse.Namespace) -> int:
     from splitgym.agents.evaluation import evaluate
     from splitgym.agents.hyperparams import parse_kv
-    from splitgym.agents.sb3 import load_model, make_env, summary_line, train
+    from splitgym.agents.sb3 import load_model, make_env, resume, summary_line, train
+    from splitgym.errors import ConfigError
 
+    if args.resume:
+        given = [flag for flag, value in (("--env", args.env), ("--algo", args.algo)) if value]
+        if given:
+            raise ConfigError(f"--resume takes the settings from the run folder; drop {' and '.join(given)}")
+        result = resume(Path(args.resume), progress=args.progress, verbose=args.verbose)
+        print(f"resumed {args.resume}: now {result.timesteps} steps ({result.seconds:.1f} s more)")
+        return 0
+    if not args.env or not args.algo:
+        raise ConfigError("--env and --algo are required (or --resume RUN to continue an interrupted run)")
     result = train(
         env_id=args.env,
         algo=args.algo,
@@ -348,8 +358,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_envs)
 
     p = sub.add_parser("train", help="train a stable-baselines3 agent into a run folder")
-    p.add_argument("--env", required=True, help="environment ID, e.g. splitgym/PaperSplit-v0")
-    p.add_argument("--algo", required=True, choices=ALGOS, help="algorithm")
+    p.add_argument("--env", help="environment ID, e.g. splitgym/PaperSplit-v0")
+    p.add_argument("--algo", choices=ALGOS, help="algorithm")
+    p.add_argument(
+        "--resume", metavar="RUN", help="continue an interrupted run folder from its last checkpoint"
+    )
     p.add_argument("-n", "--n-timesteps", type=_positive_int, default=None, help="steps (default: YAML)")
     p.add_argument("--seed", type=_seed, default=0)
     p.add_argument("--env-kwargs", nargs="*", metavar="KEY:VALUE", help="environment overrides (YAML values)")

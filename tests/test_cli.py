@@ -205,3 +205,34 @@ def test_benchmark_perf_prints_the_ratios_and_saves_them(
     assert record["machine"]["cores_available"] >= 1 and record["command"].startswith(
         "splitgym benchmark perf"
     )
+
+
+def test_resume_continues_an_interrupted_run_from_its_last_checkpoint(
+    in_tmp: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["train", "--env", "splitgym/PaperSplit-v0", "--algo", "ppo", "-n", "2000", "--eval-episodes", "2"]
+    assert main([*args, "--hyperparams", "n_steps:100", "batch_size:50"]) == 0
+    run = in_tmp / "runs" / "ppo" / "PaperSplit-v0_1"
+    checkpoints = sorted((run / "checkpoints").glob("model_*_steps.zip"))
+    assert len(checkpoints) >= 5
+    # Simulate an interruption after 1000 steps: the final model and the later checkpoints never happened.
+    (run / "model.zip").unlink()
+    (run / "training.yml").unlink()
+    for path in checkpoints:
+        if int(path.stem.split("_")[1]) > 1000:
+            path.unlink()
+    capsys.readouterr()
+    assert main(["train", "--resume", str(run)]) == 0
+    assert "now 2000 steps" in capsys.readouterr().out
+    record = yaml.safe_load((run / "training.yml").read_text())
+    assert record == {**record, "timesteps": 2000, "resumed_from_timesteps": 1000}
+    monitor = pd.read_csv(run / "0.monitor.csv", skiprows=1)
+    assert monitor["l"].sum() >= 1000  # the first part's episodes are kept, the new ones appended
+    assert main(["train", "--resume", str(run)]) == 2
+    assert "the run is finished" in capsys.readouterr().err
+    assert main(["train", "--resume", str(run), "--algo", "ppo"]) == 2
+    assert "drop --algo" in capsys.readouterr().err
+    assert main(["train", "--resume", str(in_tmp)]) == 2
+    assert "not a run folder" in capsys.readouterr().err
+    assert main(["train", "--env", "splitgym/PaperSplit-v0"]) == 2
+    assert "--env and --algo are required" in capsys.readouterr().err
