@@ -232,6 +232,21 @@ def _cmd_compressed(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_paper_report(args: argparse.Namespace) -> int:
+    from splitgym.benchmarks.paper_report import write_paper_report
+    from splitgym.benchmarks.perf import surrogate_ratio
+
+    measured = surrogate_ratio()
+    cost = {
+        "live_s": measured.reference_value * 1e-6,
+        "surrogate_s": measured.ours_value * 1e-6,
+        "live_model": measured.reference,
+    }
+    path = write_paper_report(Path(args.suite_out), Path(args.out), cost)
+    print(f"paper report written to {path}")
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from splitgym.benchmarks.runner import expand, run_suite
     from splitgym.benchmarks.suite import load_suite
@@ -410,6 +425,12 @@ def build_parser() -> argparse.ArgumentParser:
     from splitgym.cli_bench import add_suite_commands
 
     add_suite_commands(bsub)
+    b = bsub.add_parser(
+        "paper-report", help="the paper's claims beside our measurements (needs a paper suite run)"
+    )
+    b.add_argument("--suite-out", default="benchmark-results/paper", help="folder of a finished paper suite")
+    b.add_argument("--out", default="benchmarks/results/paper", help="report folder")
+    b.set_defaults(func=_cmd_paper_report)
 
     b = bsub.add_parser("perf", help="environment speed as ratios against references run beside it")
     b.add_argument("--env", default="splitgym/FadingSplit-v0", help="environment ID")
