@@ -1,0 +1,139 @@
+"""Model-based agents (agents/model_based.py) and the budget sweep (benchmarks/budget_sweep.py).
+
+The measured reference table stands in for the expensive real model: it is cheap and deterministic.
+"""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+import splitgym  # noqa: F401  (registers the environments)
+from splitgym.agents.model_based import ActiveModelBasedAgent, PaperModelBasedAgent
+from splitgym.benchmarks.budget_sweep import (
+    budget_sweep,
+    ppo_direct_cost,
+    reference_returns,
+    smallest_budget_reaching,
+)
+from splitgym.errors import ConfigError
+from splitgym.profiles.quality import TableQualityModel
+
+torch.set_num_threads(1)
+
+REAL = "accuracy/reference_erasure"
+FAST_SURROGATE = {"epochs": 300}
+FAST_ENSEMBLE = {"members": 4, "max_epochs": 300, "patience": 50}
+
+
+@pytest.fixture(scope="module")
+def real() -> TableQualityModel:
+    return TableQualityModel(REAL)
+
+
+@pytest.fixture(scope="module")
+def refs(real: TableQualityModel) -> dict[str, float]:
+    return reference_returns(real, episodes=20)
+
+
+def test_paper_agent_counts_are_exact(real: TableQualityModel) -> None:
+    agent = PaperModelBasedAgent(real, 27, seed=0, n_timesteps=200, surrogate_kwargs=FAST_SURROGATE).fit()
+    # 10 splits (1..10): 27 // 10 = 2 levels per split, a grid of 20 points, never more than the budget.
+    assert agent.real_evaluations == 20 <= agent.budget
+    assert agent.surrogate.metadata is not None and agent.surrogate.metadata.n_samples == 20
+    # PPO's 200 steps query the surrogate: resets and split changes, at most one per step and reset.
+    assert 0 < agent.surrogate_evaluations <= 200 + 200
+    assert agent.surrogate_seconds > 0 and agent.train_seconds > 0 and agent.real_seconds >= 0
+    counts = agent.counts()
+    assert counts["real_evaluations"] == 20 and counts["surrogate_evaluations"] == agent.surrogate_evaluations
+
+
+def test_paper_agent_rejects_bad_inputs(real: TableQualityModel) -> None:
+    with pytest.raises(ConfigError, match="kind"):
+        PaperModelBasedAgent(real, 20, surrogate="gp")
+    with pytest.raises(ConfigError, match="quality_model"):
+        PaperModelBasedAgent(real, 20, env_kwargs={"quality_model": real})
+    with pytest.raises(ConfigError, match="budget"):
+        PaperModelBasedAgent(real, 15, n_timesteps=10).fit()  # cannot buy 2 levels for 10 splits
+    with pytest.raises(ConfigError, match="not trained"):
+        PaperModelBasedAgent(real, 20).predict(np.zeros(2, np.float32))
+
+
+def test_active_agent_spends_exactly_its_budget_where_unsure(real: TableQualityModel) -> None:
+    agent = ActiveModelBasedAgent(
+        real,
+        23,
+        initial=8,
+        rounds=3,
+        seed=1,
+        n_timesteps=300,
+        refine_timesteps=100,
+        rollout_episodes=5,
+        surrogate_kwargs=FAST_ENSEMBLE,
+    ).fit()
+    assert agent.round_sizes == [5, 5, 5]
+    assert agent.real_evaluations == 23 == len(agent.y)
+    assert agent.surrogate_evaluations > 300  # training, rollouts and acquisition
+    assert len(agent.history) == 3
+    queried = np.mean([h["queried_std"] for h in agent.history])
+    random = np.mean([h["random_std"] for h in agent.history])
+    assert queried > random
+    # No point is queried twice.
+    assert len(np.unique(agent.X, axis=0)) == len(agent.X)
+
+
+def test_active_agent_round_sizes(real: TableQualityModel) -> None:
+    assert ActiveModelBasedAgent(real, 20, initial=10, per_round=4).round_sizes == [4, 4, 2]
+    assert ActiveModelBasedAgent(real, 10).round_sizes == []  # initial defaults to the whole budget here
+    assert sum(ActiveModelBasedAgent(real, 41, rounds=3).round_sizes) == 41 - 20
+    with pytest.raises(ConfigError, match="initial"):
+        ActiveModelBasedAgent(real, 10, initial=11)
+
+
+@pytest.mark.slow
+def test_both_agents_beat_random_on_the_real_model(real: TableQualityModel, refs: dict[str, float]) -> None:
+    frame = budget_sweep(
+        real,
+        [20],
+        seeds=(0,),
+        episodes=20,
+        n_timesteps=1500,
+        references=refs,
+        paper_kwargs={"surrogate_kwargs": FAST_SURROGATE},
+        active_kwargs={"refine_timesteps": 500, "rollout_episodes": 5, "surrogate_kwargs": FAST_ENSEMBLE},
+    )
+    assert set(frame["agent"]) == {"paper", "active"}
+    assert (frame["real_evaluations"] <= 20).all()
+    assert (frame["normalized_score"] > 0.5).all(), frame
+
+
+def test_sweep_frames_and_smallest_budget(real: TableQualityModel, refs: dict[str, float]) -> None:
+    assert refs["oracle"] > refs["random"]
+    direct = ppo_direct_cost(real, (0,), [100, 200], episodes=5, references=refs)
+    assert list(direct["budget"]) == [100, 200]
+    # Training counts only: one evaluation per reset and per split change, monotone in the length.
+    assert 0 < direct["real_evaluations"].iloc[0] <= direct["real_evaluations"].iloc[1] <= 200 + 40
+    frame = pd.DataFrame(
+        {
+            "agent": ["a", "a", "a", "b"],
+            "budget": [10, 20, 20, 10],
+            "seed": [0, 0, 1, 0],
+            "real_evaluations": [10, 20, 20, 10],
+            "fraction_of_oracle": [0.5, 0.99, 0.97, 0.9],
+        }
+    )
+    reach = smallest_budget_reaching(frame, 0.95)
+    assert reach["a"] == 20 and np.isnan(reach["b"])
+    with pytest.raises(ConfigError, match="agents"):
+        budget_sweep(real, [20], agents=("dqn",), references=refs)
+
+
+def test_agent_is_a_policy_on_the_real_env(real: TableQualityModel) -> None:
+    agent = PaperModelBasedAgent(real, 20, n_timesteps=100, surrogate_kwargs=FAST_SURROGATE).fit()
+    env = gym.make("splitgym/PaperSplitDirect-v0", quality_model=real)
+    obs, _ = env.reset(seed=0)
+    action, _ = agent.predict(obs, deterministic=True)
+    assert env.action_space.contains(int(action))
