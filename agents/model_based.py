@@ -38,10 +38,10 @@ from splitgym.errors import ConfigError
 from splitgym.profiles.quality import CountingQualityModel, QualityModel
 from splitgym.surrogates.base import RewardSurrogate, check_int
 from splitgym.surrogates.quality import (
-    DEFAULT_LEVEL_RANGES,
     SURROGATE_CHOICES,
     SurrogateQualityModel,
     fit_on_budget,
+    level_range_of,
     make_surrogate,
 )
 
@@ -51,31 +51,12 @@ __all__ = [
     "PAPER_TIMESTEPS",
     "ActiveModelBasedAgent",
     "PaperModelBasedAgent",
-    "level_range_of",
 ]
 
 ENV_ID = "splitgym/PaperSplitDirect-v0"
 # The paper's PPO for environment A (agents/hyperparams/ppo.yml): SB3 defaults with these.
 PAPER_PPO_KWARGS: dict[str, Any] = {"n_steps": 100, "batch_size": 25}
 PAPER_TIMESTEPS = 6000
-
-
-def level_range_of(
-    model: QualityModel, level_range: tuple[float, float] | None = None
-) -> tuple[float, float]:
-    """The channel-level interval a design spans: ``level_range``, else the model's tabulated levels, else
-    the paper's impairment range ``[0, 0.3]``."""
-    if level_range is not None:
-        lo, hi = (float(v) for v in level_range)
-        if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
-            raise ConfigError(f"level_range must be two finite numbers (low < high), got {level_range!r}")
-        return lo, hi
-    levels = getattr(model, "levels", None)
-    if levels is not None and np.size(levels) >= 2:
-        return float(np.min(levels)), float(np.max(levels))
-    if model.level_name in DEFAULT_LEVEL_RANGES:
-        return DEFAULT_LEVEL_RANGES[model.level_name]
-    raise ConfigError(f"level_range is needed for a quality model on {model.level_name!r}")
 
 
 class _ModelBasedAgent:

@@ -30,6 +30,7 @@ __all__ = [
     "SURROGATE_CHOICES",
     "SurrogateQualityModel",
     "fit_on_budget",
+    "level_range_of",
     "make_surrogate",
     "sample_grid",
 ]
@@ -212,7 +213,11 @@ def make_surrogate(kind: str, seed: int = 0, **kwargs: Any) -> RewardSurrogate:
     )
 
 
-def _level_range(model: QualityModel, level_range: tuple[float, float] | None) -> tuple[float, float]:
+def level_range_of(
+    model: QualityModel, level_range: tuple[float, float] | None = None
+) -> tuple[float, float]:
+    """The channel-level interval a design spans: ``level_range``, else the model's tabulated levels, else
+    the default range of its axis (the paper's impairment range ``[0, 0.3]``)."""
     if level_range is not None:
         lo, hi = (float(v) for v in level_range)
         if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
@@ -257,7 +262,7 @@ def fit_on_budget(
             f"budget {budget} is too small for {len(sp)} split(s): a grid needs at least 2 levels per split, "
             f"i.e. budget >= {2 * len(sp)}"
         )
-    lo, hi = _level_range(real_model, level_range)
+    lo, hi = level_range_of(real_model, level_range)
     counter = CountingQualityModel(real_model)
     X, y = sample_grid(counter, np.linspace(lo, hi, n_levels), sp)
     kwargs: dict[str, Any] = {"input_names": [real_model.level_name, "split"], "target_name": "quality"}

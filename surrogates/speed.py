@@ -19,7 +19,7 @@ import numpy as np
 from splitgym.errors import ConfigError
 from splitgym.profiles.quality import QualityModel
 from splitgym.surrogates.base import RewardSurrogate, check_int
-from splitgym.surrogates.quality import DEFAULT_LEVEL_RANGES, SurrogateQualityModel
+from splitgym.surrogates.quality import SurrogateQualityModel, level_range_of
 
 __all__ = ["SPEEDUP_TARGET", "surrogate_speedup"]
 
@@ -59,15 +59,7 @@ def surrogate_speedup(
     else:
         qm = SurrogateQualityModel(surrogate, live_model.level_name, live_model.splits)
     model = qm.surrogate
-    if level_range is None:
-        levels = getattr(live_model, "levels", None)
-        if levels is not None and np.size(levels) >= 2:
-            level_range = (float(np.min(levels)), float(np.max(levels)))
-        elif live_model.level_name in DEFAULT_LEVEL_RANGES:
-            level_range = DEFAULT_LEVEL_RANGES[live_model.level_name]
-        else:
-            raise ConfigError(f"level_range is needed for a live model on {live_model.level_name!r}")
-    lo, hi = level_range
+    lo, hi = level_range_of(live_model, level_range)
     rng = np.random.default_rng(seed)
     splits = np.intersect1d(np.asarray(live_model.splits), qm.splits)
     if splits.size == 0:
