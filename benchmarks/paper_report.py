@@ -73,7 +73,7 @@ def _plot(levels: np.ndarray, curves: dict[str, np.ndarray], path: Path) -> None
     tmp.replace(path)
 
 
-def write_paper_report(suite_results: Path, out_dir: Path, cost: dict[str, Any]) -> Path:
+def write_paper_report(suite_results: Path, out_dir: Path, cost: dict[str, Any], note: str = "") -> Path:
     """Write ``out_dir/README.md`` (+ CSVs and a plot) from a finished ``paper`` suite's ``results.csv``
     and the measured evaluation ``cost`` (``{"live_s": ..., "surrogate_s": ..., "live_model": ...}``)."""
     results_csv = suite_results / "report" / "results.csv"
@@ -91,7 +91,6 @@ def write_paper_report(suite_results: Path, out_dir: Path, cost: dict[str, Any])
         order = frame.sort_values("return_mean", ascending=False)["agent"].tolist()
         ranking.append({"env": env, "ranking (best first)": " > ".join(order), "PPO best": order[0] == "ppo"})
     # 2. Training cost.
-    ppo_b = algos[(algos["env"] == "PaperSplit-v0") & (algos["agent"] == "ppo")]
     train_s = float(
         results.loc[(results["env"] == "PaperSplit-v0") & (results["agent"] == "ppo"), "wall_time_s"].mean()
     )
@@ -129,6 +128,7 @@ def write_paper_report(suite_results: Path, out_dir: Path, cost: dict[str, Any])
     text = [
         "# The paper's claims beside our measurements (Chen et al., arXiv 2406.02616)",
         "",
+        *([note, ""] if note else []),
         "## 1. PPO against A2C and DQN",
         "",
         f"Claim: {PAPER_CLAIMS['algorithms']}. Ours (mean return over seeds; score 0 random, 1 the suite's "
@@ -137,6 +137,19 @@ def write_paper_report(suite_results: Path, out_dir: Path, cost: dict[str, Any])
         markdown_table(algos, digits=4),
         markdown_table(pd.DataFrame(ranking)),
         markdown_table(base, digits=4),
+        *(
+            [
+                "Where ours differs: PPO is not the best algorithm on "
+                + ", ".join(str(r["env"]) for r in ranking if not r["PPO best"])
+                + ". Compare the spreads over seeds above: where the returns of the three algorithms lie "
+                "within a few standard deviations of each other (the paper's 6k-step budget on "
+                "environment A leaves all three about half-way between random and the oracle), the "
+                "ranking is not meaningful; the paper publishes no numbers to compare with.",
+                "",
+            ]
+            if not all(r["PPO best"] for r in ranking)
+            else []
+        ),
         "## 2. Training cost: surrogate against real evaluations",
         "",
         f"Claim: {PAPER_CLAIMS['training_cost']}.",
@@ -145,7 +158,7 @@ def write_paper_report(suite_results: Path, out_dir: Path, cost: dict[str, Any])
         "Our real evaluation is the reference LLM (3.8 M parameters) on 1024 held-out tokens on a CPU, far "
         "cheaper than the paper's Llama-2-7B perplexity evaluation, so our ratio is smaller; the paper's "
         "24 days correspond to about 8.6 s per evaluation over 240k steps. The surrogate run's wall time is "
-        f"dominated by PPO itself, not by the surrogate ({len(ppo_b)} row(s) of PPO on environment B).",
+        "PPO's own: the surrogate's 240k evaluations take well under a second.",
         "",
         "## 3. The best split against the channel",
         "",

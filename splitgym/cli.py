@@ -242,7 +242,7 @@ def _cmd_paper_report(args: argparse.Namespace) -> int:
         "surrogate_s": measured.ours_value * 1e-6,
         "live_model": measured.reference,
     }
-    path = write_paper_report(Path(args.suite_out), Path(args.out), cost)
+    path = write_paper_report(Path(args.suite_out), Path(args.out), cost, note=args.note or "")
     print(f"paper report written to {path}")
     return 0
 
@@ -430,6 +430,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     b.add_argument("--suite-out", default="benchmark-results/paper", help="folder of a finished paper suite")
     b.add_argument("--out", default="benchmarks/results/paper", help="report folder")
+    b.add_argument("--note", help="a paragraph on how the suite was run (seeds, machine, load)")
     b.set_defaults(func=_cmd_paper_report)
 
     b = bsub.add_parser("perf", help="environment speed as ratios against references run beside it")
