@@ -29,8 +29,6 @@ the environment reports one, else ``quality``). Everything goes to
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +38,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
-from splitgym.atomic import write_text_atomic
+from splitgym.atomic import write_bytes_atomic, write_text_atomic
 from splitgym.benchmarks.runner import Cell, expand, read_cell
 from splitgym.benchmarks.suite import EnvSpec, Suite, load_suite
 from splitgym.errors import ConfigError
@@ -238,24 +236,10 @@ def _markdown(suite: Suite, env: EnvSpec, frame: pd.DataFrame, missing: list[str
 # -- plots ------------------------------------------------------------------------------------------
 
 
-def _write_bytes_atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _save(fig: Any, path: Path) -> Path:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=120, bbox_inches="tight")
-    _write_bytes_atomic(path, buf.getvalue())
+    write_bytes_atomic(path, buf.getvalue())
     return path
 
 

@@ -20,11 +20,10 @@ import abc
 import dataclasses
 import hashlib
 import importlib
+import io
 import json
 import math
-import os
 import platform
-import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -33,7 +32,7 @@ from typing import Any, ClassVar, TypeVar
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from splitgym.atomic import write_text_atomic
+from splitgym.atomic import write_bytes_atomic, write_text_atomic
 from splitgym.errors import ConfigError, suggest
 
 __all__ = [
@@ -231,17 +230,9 @@ def _sha256(path: Path) -> str:
 
 
 def _write_npz_atomic(path: Path, arrays: dict[str, NDArray[Any]]) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)  # type: ignore[arg-type]
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)  # type: ignore[arg-type]
+    write_bytes_atomic(path, buf.getvalue())
 
 
 def read_metadata(folder: str | Path) -> SurrogateMetadata:

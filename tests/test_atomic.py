@@ -33,3 +33,12 @@ def test_files_get_ordinary_permissions(tmp_path: Path) -> None:
     target = tmp_path / "atomic.txt"
     write_text_atomic(target, "x")
     assert (target.stat().st_mode & 0o777) == (ordinary.stat().st_mode & 0o777)
+
+
+def test_bytes_are_written_whole(tmp_path: Path) -> None:
+    from splitgym.atomic import write_bytes_atomic
+
+    target = tmp_path / "weights.bin"
+    write_bytes_atomic(target, b"\x00\x01" * 1000)
+    assert target.read_bytes() == b"\x00\x01" * 1000
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["weights.bin"]

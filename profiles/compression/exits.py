@@ -28,8 +28,6 @@ from __future__ import annotations
 import itertools
 import json
 import math
-import os
-import tempfile
 import time
 from collections.abc import Iterable, Sequence
 from contextlib import nullcontext
@@ -43,7 +41,7 @@ import torch
 from numpy.typing import NDArray
 from torch import Tensor, nn
 
-from splitgym.atomic import write_text_atomic
+from splitgym.atomic import write_bytes_atomic, write_text_atomic
 from splitgym.errors import ConfigError
 from splitgym.profiles.llm import LoadedLM
 
@@ -335,21 +333,16 @@ def train_exits(
 def save_exits(heads: ExitHeads, folder: Path, card: dict[str, Any]) -> Path:
     """Write the trained heads to ``folder/exits.safetensors`` (float32, keys ``exit_<k>.weight``) and
     ``card`` plus the exits and shapes to ``folder/exits.json``, both atomically; return the card's path."""
-    from safetensors.torch import save_file
+    from safetensors.torch import save
 
     folder.mkdir(parents=True, exist_ok=True)
     tensors = {
         f"exit_{k}.weight": heads.linear(k).weight.detach().float().contiguous()
         for k in heads.trainable_exits
     }
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{WEIGHTS_FILE}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata={"exits": json.dumps(list(heads.exits))})
-        os.replace(tmp, folder / WEIGHTS_FILE)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_bytes_atomic(
+        folder / WEIGHTS_FILE, save(tensors, metadata={"exits": json.dumps(list(heads.exits))})
+    )
     vocab, hidden = (int(n) for n in heads._shared[1].weight.shape)
     full = {
         "exits": list(heads.exits),
