@@ -21,7 +21,17 @@ __all__ = ["ZOO_KEYS", "load_hyperparams", "parse_kv", "validate_hyperparams"]
 
 ZOO_KEYS = ("n_timesteps", "policy", "n_envs")
 # Arguments that the runner sets itself and that a hyperparameter file must not set.
-RUNNER_KEYS = ("env", "seed", "tensorboard_log", "verbose", "device", "_init_setup_model")
+RUNNER_KEYS = (
+    "env",
+    "seed",
+    "tensorboard_log",
+    "verbose",
+    "device",
+    "_init_setup_model",
+    "real_model",
+    "env_id",
+    "env_kwargs",
+)
 
 
 def _yaml_file(algo: str, folder: Path | None) -> Path:
@@ -30,10 +40,12 @@ def _yaml_file(algo: str, folder: Path | None) -> Path:
     return Path(str(resources.files("splitgym.agents") / "hyperparams" / f"{algo}.yml"))
 
 
-def validate_hyperparams(algo: str, algo_class: type[Any], params: Mapping[str, Any]) -> None:
-    """Every key is a zoo key or an argument of ``algo_class``; else a ConfigError naming it."""
+def validate_hyperparams(
+    algo: str, algo_class: type[Any], params: Mapping[str, Any], zoo_keys: tuple[str, ...] = ZOO_KEYS
+) -> None:
+    """Every key is one of ``zoo_keys`` or an argument of ``algo_class``; else a ConfigError naming it."""
     accepted = [p for p in inspect.signature(algo_class.__init__).parameters if p not in ("self", "kwargs")]
-    allowed = sorted(set(accepted) - set(RUNNER_KEYS) | set(ZOO_KEYS))
+    allowed = sorted(set(accepted) - set(RUNNER_KEYS) | set(zoo_keys))
     for key in params:
         if key not in allowed:
             raise ConfigError(
@@ -47,6 +59,7 @@ def load_hyperparams(
     env_id: str,
     overrides: Mapping[str, Any] | None = None,
     folder: Path | None = None,
+    zoo_keys: tuple[str, ...] = ZOO_KEYS,
 ) -> tuple[dict[str, Any], str]:
     """The hyperparameters for ``algo`` on ``env_id`` and the YAML key they came from."""
     path = _yaml_file(algo, folder)
@@ -56,7 +69,7 @@ def load_hyperparams(
     key = env_id if env_id in table else "default"
     params = dict(table.get(key) or {})
     params.update(overrides or {})
-    validate_hyperparams(algo, algo_class, params)
+    validate_hyperparams(algo, algo_class, params, zoo_keys)
     return params, key
 
 

@@ -2,8 +2,11 @@
 
 Chen et al. (arXiv 2406.02616) never train on the expensive LLM: they spend real evaluations offline on a
 grid of (channel level, split), fit a reward surrogate model (RSM) and train PPO in an environment whose
-expensive quality term is the surrogate. Two agents reproduce and improve that recipe on the paper's
-environment A (``splitgym/PaperSplitDirect-v0``):
+expensive quality term is the surrogate. Two agents reproduce and improve that recipe, on the paper's
+environment A (``splitgym/PaperSplitDirect-v0``, the default) and on the fading environments
+(``splitgym/FadingSplit-*``: the surrogate replaces the measured accuracy profile ``Q(split, level)`` that
+the environment reads at each request's SNR, or at its packet-erasure probability for an impairment-axis
+model; the surrogate environment keeps the real environment's quality scoring range):
 
 * :class:`PaperModelBasedAgent`: the paper's recipe. ``budget`` buys an evenly spaced grid (every split at
   ``budget // n_splits`` levels, :func:`~splitgym.surrogates.fit_on_budget`), one surrogate is fitted
@@ -59,32 +62,53 @@ PAPER_PPO_KWARGS: dict[str, Any] = {"n_steps": 100, "batch_size": 25}
 PAPER_TIMESTEPS = 6000
 
 
+def _ppo_settings(
+    env_id: str, ppo_kwargs: Mapping[str, Any] | None, n_timesteps: int | None
+) -> tuple[dict[str, Any], int, int]:
+    """PPO keyword arguments, training steps and number of environments: the YAML entry of ``env_id``
+    (``hyperparams/ppo.yml``; for environment A the paper's settings) with ``ppo_kwargs`` on top."""
+    from stable_baselines3 import PPO
+
+    from splitgym.agents.hyperparams import load_hyperparams
+
+    params, _ = load_hyperparams("ppo", PPO, env_id, ppo_kwargs)
+    steps = int(params.pop("n_timesteps", PAPER_TIMESTEPS) if n_timesteps is None else n_timesteps)
+    params.pop("n_timesteps", None)
+    n_envs = int(params.pop("n_envs", 1))
+    if params.pop("policy", "MlpPolicy") != "MlpPolicy":
+        raise ConfigError("the model-based agents train an MlpPolicy")
+    return params, steps, n_envs
+
+
 class _ModelBasedAgent:
     """Counters, the surrogate environment, PPO training and ``predict`` shared by both agents."""
 
     def __init__(
         self,
-        real_model: QualityModel,
+        real_model: QualityModel | None,
         budget: int,
         seed: int = 0,
         ppo_kwargs: Mapping[str, Any] | None = None,
-        n_timesteps: int = PAPER_TIMESTEPS,
+        n_timesteps: int | None = None,
         env_kwargs: Mapping[str, Any] | None = None,
         level_range: tuple[float, float] | None = None,
         surrogate_kwargs: Mapping[str, Any] | None = None,
+        env_id: str = ENV_ID,
     ) -> None:
+        from splitgym.agents.sb3 import check_env_id
+
         self.budget = check_int("budget", budget, 1)
         self.seed = check_int("seed", seed, 0)
-        self.n_timesteps = check_int("n_timesteps", n_timesteps, 1)
+        check_env_id(env_id)
+        self.env_id = env_id
         self.env_kwargs = dict(env_kwargs or {})
-        if "quality_model" in self.env_kwargs:
-            raise ConfigError("env_kwargs must not set quality_model: the agent plugs in its surrogate")
-        cfg = PaperSplitDirectConfig(**self.env_kwargs)
-        self.splits: NDArray[np.int64] = np.arange(cfg.min_split, cfg.max_split + 1, dtype=np.int64)
-        missing = sorted(set(self.splits.tolist()) - set(np.asarray(real_model.splits).tolist()))
-        if missing:
-            raise ConfigError(f"real_model cannot evaluate split(s) {missing} of the environment")
-        self.ppo_kwargs = dict(PAPER_PPO_KWARGS if ppo_kwargs is None else ppo_kwargs)
+        if "quality_model" in self.env_kwargs and real_model is not None:
+            raise ConfigError(
+                "give the real quality model either as real_model or as env_kwargs['quality_model'], not both"
+            )
+        self.ppo_kwargs, steps, self.n_envs = _ppo_settings(env_id, ppo_kwargs, n_timesteps)
+        self.n_timesteps = check_int("n_timesteps", steps, 1)
+        real_model, self.splits, self._surrogate_env_kwargs = self._environment(real_model)
         self.surrogate_kwargs = dict(surrogate_kwargs or {})
         self.real_model = real_model
         self.level_range = level_range_of(real_model, level_range)
@@ -93,6 +117,11 @@ class _ModelBasedAgent:
         self.model: Any = None  # the SB3 PPO, once trained
         self.train_seconds = 0.0
         self._surrogate_models: list[SurrogateQualityModel] = []
+        # Training hooks (the command line sets them): SB3 callbacks, progress bar, TensorBoard folder.
+        self.callbacks: list[Any] = []
+        self.progress_bar = False
+        self.tensorboard_log: Any = None
+        self.tb_log_name = type(self).__name__
 
     # -- counters ------------------------------------------------------------------------------------
     @property
@@ -123,13 +152,66 @@ class _ModelBasedAgent:
         }
 
     # -- helpers -------------------------------------------------------------------------------------
+    def _environment(
+        self, real_model: QualityModel | None
+    ) -> tuple[QualityModel, NDArray[np.int64], dict[str, Any]]:
+        """The real quality model (default: the environment's own), the splits to learn, and the extra
+        keyword arguments of the surrogate environment."""
+        probe = gym.make(self.env_id, **self.env_kwargs)
+        inner: Any = probe.unwrapped
+        probe.close()
+        world = getattr(inner, "world", None)
+        if world is not None and hasattr(world, "tables"):  # the fading family
+            if "quality_model" in self.env_kwargs:
+                raise ConfigError(
+                    "env_kwargs must not set quality_model on a fading environment: give real_model"
+                )
+            from splitgym.envs.fading.config import MODELS
+            from splitgym.profiles.quality import TableQualityModel
+
+            cfg = inner.config
+            if real_model is None:
+                real_model = TableQualityModel(
+                    cfg.quality_profile or MODELS[cfg.model]["profiles"][cfg.operator]
+                )
+            if real_model.level_name != world.tables.level_name:
+                raise ConfigError(
+                    f"real_model is on {real_model.level_name!r} but {self.env_id}'s quality model is on "
+                    f"{world.tables.level_name!r}"
+                )
+            runnable = np.flatnonzero(world.feasible.any(axis=0))  # memory, min_split, quality data
+            splits = np.intersect1d(runnable, np.asarray(real_model.splits)).astype(np.int64)
+            # Score the surrogate's quality on the real environment's scale.
+            return real_model, splits, {"quality_range": world.tables.quality_range}
+        if not isinstance(inner.config, PaperSplitDirectConfig):
+            raise ConfigError(
+                f"the model-based agents run on splitgym/PaperSplitDirect-v0 or a splitgym/FadingSplit-* "
+                f"environment, not {self.env_id}"
+            )
+        cfg = inner.config
+        if real_model is None:
+            real_model = inner.quality_model
+        splits = np.arange(cfg.min_split, cfg.max_split + 1, dtype=np.int64)
+        missing = sorted(set(splits.tolist()) - set(np.asarray(real_model.splits).tolist()))
+        if missing:
+            raise ConfigError(f"real_model cannot evaluate split(s) {missing} of the environment")
+        return real_model, splits, {}
+
     def _surrogate_model(self, surrogate: RewardSurrogate) -> SurrogateQualityModel:
         qm = SurrogateQualityModel(surrogate, self.real_model.level_name, self.splits)
         self._surrogate_models.append(qm)
         return qm
 
     def _make_env(self, quality_model: QualityModel) -> gym.Env[Any, Any]:
-        return gym.make(ENV_ID, quality_model=quality_model, **self.env_kwargs)
+        kwargs = {**self.env_kwargs, **self._surrogate_env_kwargs, "quality_model": quality_model}
+        return gym.make(self.env_id, **kwargs)
+
+    def _level(self, env: gym.Env[Any, Any], info: Mapping[str, Any]) -> float:
+        """The quality model's channel level of the step that produced ``info``."""
+        if "impairment" in info:
+            return float(info["impairment"])
+        inner: Any = env.unwrapped
+        return float(inner.world.tables.quality_level(float(info["snr_db"])))
 
     def _train(self, quality_model: QualityModel, steps: int) -> None:
         """PPO on the surrogate environment; a later call warm-starts from the current policy."""
@@ -138,16 +220,22 @@ class _ModelBasedAgent:
         from stable_baselines3.common.vec_env import DummyVecEnv
 
         torch.set_num_threads(1)
-        vec = DummyVecEnv([lambda: self._make_env(quality_model)])
+        vec = DummyVecEnv([lambda: self._make_env(quality_model) for _ in range(self.n_envs)])
+        vec.seed(self.seed + 1000 * len(self._surrogate_models))
         start = time.perf_counter()
+        learn: dict[str, Any] = {"callback": self.callbacks or None, "progress_bar": self.progress_bar}
         if self.model is None:
             kwargs: dict[str, Any] = {"verbose": 0, "device": "cpu", "seed": self.seed}
             kwargs.update(self.ppo_kwargs)
+            if self.tensorboard_log is not None:
+                kwargs["tensorboard_log"] = str(self.tensorboard_log)
             self.model = PPO("MlpPolicy", vec, **kwargs)
-            self.model.learn(total_timesteps=steps)
+            self.model.learn(total_timesteps=steps, tb_log_name=self.tb_log_name, **learn)
         else:
             self.model.set_env(vec)
-            self.model.learn(total_timesteps=steps, reset_num_timesteps=False)
+            self.model.learn(
+                total_timesteps=steps, reset_num_timesteps=False, tb_log_name=self.tb_log_name, **learn
+            )
         self.train_seconds += time.perf_counter() - start
 
     def predict(
@@ -165,34 +253,46 @@ class PaperModelBasedAgent(_ModelBasedAgent):
     """Chen et al.'s agent: a grid of real evaluations, one surrogate, PPO against the surrogate.
 
     Args:
-        real_model: the expensive quality model (a live LLM, or a table standing in for it).
+        real_model: the expensive quality model (a live LLM, or a table standing in for it); ``None``: the
+            environment's own.
         budget: real evaluations allowed; the grid uses ``(budget // n_splits) * n_splits`` of them (at
             least 2 levels per split, so ``budget >= 2 * n_splits``).
         surrogate: ``"paper"`` (the paper's MLP) or ``"ensemble"``.
         seed: seeds the surrogate and PPO.
-        ppo_kwargs: PPO arguments (default the paper's env-A settings, n_steps 100, batch 25).
-        n_timesteps: PPO steps on the surrogate environment (default the paper's 6000).
-        env_kwargs: ``PaperSplitDirect-v0`` overrides (not ``quality_model``); they fix the splits.
+        ppo_kwargs: PPO arguments over the YAML entry of ``env_id`` (``hyperparams/ppo.yml``; for
+            environment A the paper's settings, n_steps 100, batch 25).
+        n_timesteps: PPO steps on the surrogate environment (default the YAML's; 6000 for environment A).
+        env_kwargs: environment overrides (not ``quality_model``); they fix the splits.
         level_range: the levels the grid spans (default the real model's tabulated range, else [0, 0.3]).
         surrogate_kwargs: passed to the surrogate's constructor.
+        env_id: ``splitgym/PaperSplitDirect-v0`` or a ``splitgym/FadingSplit-*`` environment.
     """
 
     def __init__(
         self,
-        real_model: QualityModel,
+        real_model: QualityModel | None,
         budget: int,
         surrogate: str = "paper",
         seed: int = 0,
         ppo_kwargs: Mapping[str, Any] | None = None,
-        n_timesteps: int = PAPER_TIMESTEPS,
+        n_timesteps: int | None = None,
         env_kwargs: Mapping[str, Any] | None = None,
         level_range: tuple[float, float] | None = None,
         surrogate_kwargs: Mapping[str, Any] | None = None,
+        env_id: str = ENV_ID,
     ) -> None:
         if surrogate not in SURROGATE_CHOICES:
             make_surrogate(surrogate)  # raises the error naming the choices
         super().__init__(
-            real_model, budget, seed, ppo_kwargs, n_timesteps, env_kwargs, level_range, surrogate_kwargs
+            real_model,
+            budget,
+            seed,
+            ppo_kwargs,
+            n_timesteps,
+            env_kwargs,
+            level_range,
+            surrogate_kwargs,
+            env_id,
         )
         self.kind = surrogate
 
@@ -215,7 +315,7 @@ class ActiveModelBasedAgent(_ModelBasedAgent):
     """Dyna-style active learning of the reward surrogate where the policy goes and the ensemble is unsure.
 
     Args:
-        real_model, budget, seed, ppo_kwargs, n_timesteps, env_kwargs, level_range: as for
+        real_model, budget, seed, ppo_kwargs, n_timesteps, env_kwargs, level_range, env_id: as for
             :class:`PaperModelBasedAgent` (``n_timesteps``: PPO steps of the first round).
         initial: real evaluations of the first, stratified design (each split in turn, Latin-hypercube
             levels); default ``max(min(budget, n_splits), budget // 2)``.
@@ -235,23 +335,32 @@ class ActiveModelBasedAgent(_ModelBasedAgent):
 
     def __init__(
         self,
-        real_model: QualityModel,
+        real_model: QualityModel | None,
         budget: int,
         initial: int | None = None,
         rounds: int = 3,
         per_round: int | None = None,
         seed: int = 0,
         ppo_kwargs: Mapping[str, Any] | None = None,
-        n_timesteps: int = PAPER_TIMESTEPS,
+        n_timesteps: int | None = None,
         env_kwargs: Mapping[str, Any] | None = None,
         level_range: tuple[float, float] | None = None,
         surrogate_kwargs: Mapping[str, Any] | None = None,
         refine_timesteps: int | None = None,
         rollout_episodes: int = 20,
         domain_share: float = 0.25,
+        env_id: str = ENV_ID,
     ) -> None:
         super().__init__(
-            real_model, budget, seed, ppo_kwargs, n_timesteps, env_kwargs, level_range, surrogate_kwargs
+            real_model,
+            budget,
+            seed,
+            ppo_kwargs,
+            n_timesteps,
+            env_kwargs,
+            level_range,
+            surrogate_kwargs,
+            env_id,
         )
         n_splits = len(self.splits)
         if initial is None:
@@ -320,7 +429,7 @@ class ActiveModelBasedAgent(_ModelBasedAgent):
             while not done:
                 action, _ = self.predict(obs, deterministic=False)
                 obs, _, terminated, truncated, info = env.step(action)
-                rows.append((float(info["impairment"]), float(info["split"])))
+                rows.append((self._level(env, info), float(info["split"])))
                 done = bool(terminated or truncated)
         env.close()
         return np.asarray(rows, dtype=np.float64).reshape(-1, 2)

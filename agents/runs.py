@@ -8,7 +8,11 @@ Files are written atomically (a temporary file renamed into place).
 
 from __future__ import annotations
 
+import platform
 import re
+import shlex
+import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +21,9 @@ import yaml
 from splitgym.atomic import write_text_atomic
 from splitgym.errors import ConfigError
 
-__all__ = ["RUN_FILES", "new_run_dir", "read_run", "write_yaml_atomic"]
+__all__ = ["RUN_FILES", "new_run_dir", "read_run", "versions", "write_run_header", "write_yaml_atomic"]
 
-RUN_FILES = ("model.zip", "config.yml", "args.yml", "command.txt")
+RUN_FILES = ("config.yml", "args.yml", "command.txt")  # every run; the model file depends on the algo
 
 
 def env_folder_name(env_id: str) -> str:
@@ -48,6 +52,60 @@ def new_run_dir(root: Path, algo: str, env_id: str) -> Path:
 
 def write_yaml_atomic(path: Path, data: Any) -> None:
     write_text_atomic(path, yaml.safe_dump(data, sort_keys=False))
+
+
+def versions() -> dict[str, str]:
+    """Versions of the packages a result depends on, and the machine."""
+    import gymnasium as gym
+    import numpy as np
+    import stable_baselines3
+    import torch
+
+    import splitgym
+
+    return {
+        "splitgym": splitgym.__version__,
+        "python": platform.python_version(),
+        "gymnasium": gym.__version__,
+        "stable_baselines3": stable_baselines3.__version__,
+        "torch": str(torch.__version__),
+        "numpy": str(np.__version__),
+        "machine": platform.machine(),
+        "processor": platform.processor() or platform.machine(),
+    }
+
+
+def write_run_header(
+    run: Path,
+    algo: str,
+    env_id: str,
+    seed: int,
+    steps: int,
+    hyperparams_key: str,
+    hyperparams: Mapping[str, Any],
+    env_kwargs: Mapping[str, Any],
+    env_config: Mapping[str, Any],
+    command: Sequence[str] | None,
+    args: Mapping[str, Any] | None,
+) -> None:
+    """``config.yml`` (algo, env, seed, steps, hyperparameters, env kwargs and the resolved env config,
+    versions), ``args.yml`` and ``command.txt`` of a new run."""
+    write_yaml_atomic(
+        run / "config.yml",
+        {
+            "algo": algo,
+            "env_id": env_id,
+            "seed": seed,
+            "n_timesteps": steps,
+            "hyperparams_key": hyperparams_key,
+            "hyperparams": {k: v for k, v in hyperparams.items() if k != "n_timesteps"},
+            "env_kwargs": dict(env_kwargs),
+            "env_config": dict(env_config),  # every environment parameter as resolved, defaults included
+            "versions": versions(),
+        },
+    )
+    write_yaml_atomic(run / "args.yml", dict(sorted((args or {}).items())))
+    write_text_atomic(run / "command.txt", shlex.join(command if command is not None else sys.argv) + "\n")
 
 
 def read_run(run: Path) -> dict[str, Any]:

@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import platform
-import shlex
-import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -26,7 +23,7 @@ import pandas as pd
 import splitgym
 from splitgym.agents.evaluation import evaluate, summarize
 from splitgym.agents.hyperparams import load_hyperparams
-from splitgym.agents.runs import new_run_dir, read_run, write_yaml_atomic
+from splitgym.agents.runs import new_run_dir, read_run, write_run_header, write_yaml_atomic
 from splitgym.atomic import write_text_atomic
 from splitgym.envs.config import config_dict
 from splitgym.errors import ConfigError, SplitGymError, suggest
@@ -81,22 +78,6 @@ def make_env(
     """``gym.make`` with the env ID checked first, so a typo lists the valid IDs."""
     check_env_id(env_id)
     return gym.make(env_id, **dict(env_kwargs or {}), **make_kwargs)
-
-
-def _versions() -> dict[str, str]:
-    import stable_baselines3
-    import torch
-
-    return {
-        "splitgym": splitgym.__version__,
-        "python": platform.python_version(),
-        "gymnasium": gym.__version__,
-        "stable_baselines3": stable_baselines3.__version__,
-        "torch": str(torch.__version__),
-        "numpy": str(np.__version__),
-        "machine": platform.machine(),
-        "processor": platform.processor() or platform.machine(),
-    }
 
 
 def _reward_terms_callback() -> Any:
@@ -169,22 +150,7 @@ def train(
     policy = params.get("policy", "MlpPolicy")
 
     run = new_run_dir(Path(root), algo, env_id)
-    write_yaml_atomic(
-        run / "config.yml",
-        {
-            "algo": algo,
-            "env_id": env_id,
-            "seed": seed,
-            "n_timesteps": steps,
-            "hyperparams_key": key,
-            "hyperparams": {k: v for k, v in params.items() if k != "n_timesteps"},
-            "env_kwargs": env_kwargs,
-            "env_config": env_config,  # every environment parameter as resolved, defaults included
-            "versions": _versions(),
-        },
-    )
-    write_yaml_atomic(run / "args.yml", dict(sorted((args or {}).items())))
-    write_text_atomic(run / "command.txt", shlex.join(command if command is not None else sys.argv) + "\n")
+    write_run_header(run, algo, env_id, seed, steps, key, params, env_kwargs, env_config, command, args)
 
     setup = _Setup(run, env_id, algo, env_kwargs, n_envs, seed, steps, info_keywords, eval_episodes,
                    n_evaluations, progress)  # fmt: skip
@@ -358,6 +324,8 @@ def load_model(run: Path) -> tuple[Any, dict[str, Any]]:
     """The trained model of a run folder and its ``config.yml``."""
     config = read_run(run)
     cls = algo_class(str(config["algo"]))
+    if not (run / "model.zip").is_file():
+        raise ConfigError(f"{run} is not a complete run folder: missing ['model.zip'] (unfinished run?)")
     try:
         model = cls.load(run / "model.zip", device="cpu")
     except (ValueError, KeyError, OSError, RuntimeError) as exc:

@@ -23,11 +23,19 @@ from numpy.typing import NDArray
 from splitgym.agents.policy import Policy
 from splitgym.errors import ConfigError
 
-__all__ = ["DeviceOnlyPolicy", "EdgeOnlyPolicy", "FixedSplitPolicy", "SplitOraclePolicy", "split_baselines"]
+__all__ = [
+    "DeviceOnlyPolicy",
+    "EdgeOnlyPolicy",
+    "FixedSplitPolicy",
+    "SplitOraclePolicy",
+    "best_fixed_split",
+    "split_baselines",
+]
 
 
 class _SplitEnv(Protocol):
     num_layers: int
+    world: Any
 
     def action_masks(self) -> NDArray[np.bool_]: ...
 
@@ -92,13 +100,35 @@ class SplitOraclePolicy(_MaskPolicy):
         return int(np.argmax(rewards))
 
 
-def split_baselines(env: gym.Env[Any, Any], seed: int = 0) -> dict[str, Policy]:
-    """The classic baselines of a split environment by name: random, edge_only, device_only, oracle."""
-    from splitgym.agents.baselines import RandomPolicy
+def best_fixed_split(env: gym.Env[Any, Any], seed: int = 10_000, episodes: int = 10) -> tuple[int, float]:
+    """The split whose :class:`FixedSplitPolicy` has the highest mean return over ``episodes`` calibration
+    episodes (seeds ``seed, seed + 1, ...``; keep them apart from evaluation seeds) and that return."""
+    from splitgym.agents.evaluation import evaluate
 
+    inner = _split_env(env, "best_fixed_split")
+    runnable = np.flatnonzero(np.asarray(inner.world.feasible).any(axis=0))
+    best, best_return = int(runnable[0]), -np.inf
+    for k in runnable:
+        mean = float(evaluate(FixedSplitPolicy(env, int(k)), env, episodes, seed=seed)["return"].mean())
+        if mean > best_return:
+            best, best_return = int(k), mean
+    return best, float(best_return)
+
+
+def split_baselines(env: gym.Env[Any, Any], seed: int = 0) -> dict[str, Policy]:
+    """The baselines of a split environment by name: random, edge_only, device_only, fixed_split (the best
+    single split on 10 calibration episodes from seed ``seed + 10,000``), neurosurgeon_latency,
+    neurosurgeon_energy and oracle."""
+    from splitgym.agents.baselines import RandomPolicy
+    from splitgym.agents.neurosurgeon import NeurosurgeonPolicy
+
+    split, _ = best_fixed_split(env, seed=seed + 10_000)
     return {
         "random": RandomPolicy(env.action_space, seed=seed),
         "edge_only": EdgeOnlyPolicy(env),
         "device_only": DeviceOnlyPolicy(env),
+        "fixed_split": FixedSplitPolicy(env, split),
+        "neurosurgeon_latency": NeurosurgeonPolicy(env, objective="latency"),
+        "neurosurgeon_energy": NeurosurgeonPolicy(env, objective="energy"),
         "oracle": SplitOraclePolicy(env),
     }

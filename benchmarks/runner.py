@@ -229,52 +229,11 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def _real_evaluations(env: gym.Env[Any, Any]) -> int:
-    """Calls of an expensive quality model (a live LLM) made by ``env``; 0 for table-based ones."""
-    from splitgym.profiles.quality import TableQualityModel
-
-    model = getattr(env.unwrapped, "quality_model", None)
-    if model is None or isinstance(model, TableQualityModel):
-        return 0
-    counts = getattr(model, "counts", None)
-    return int(counts()["calls"]) if callable(counts) else int(getattr(model, "calls", 0))
-
-
 def _baseline(name: str, env: gym.Env[Any, Any], cell: Cell) -> tuple[Any, gym.Env[Any, Any]]:
-    """The baseline policy ``name`` and the environment to evaluate it on (``env`` except for
-    ``fixed_uniform``/``fixed_luc`` on a compression environment of the other kind)."""
-    from splitgym.agents.baselines import BestSplitPolicy, PlanningOracle, RandomPolicy
-    from splitgym.agents.fixed_action import FixedActionPolicy, best_fixed_action
-    from splitgym.agents.sb3 import make_env
-    from splitgym.agents.split_baselines import split_baselines
-    from splitgym.benchmarks.suite import baselines_for, env_family
+    """The baseline policy ``name`` and the environment to evaluate it on."""
+    from splitgym.agents.catalogue import make_baseline
 
-    family = env_family(env)
-    if name not in baselines_for(family):
-        raise ConfigError(
-            f"baseline {name!r} is not offered by {cell.env.id}; its baselines: {list(baselines_for(family))}"
-        )
-    if name == "random":
-        return RandomPolicy(env.action_space, seed=cell.seed), env
-    if family == "paper":
-        return (BestSplitPolicy(env) if name == "best_split" else PlanningOracle(env)), env
-    if family == "split":
-        return split_baselines(env, seed=cell.seed)[name], env
-    # The compression environment: constant actions searched on calibration episodes, or the oracle.
-    from splitgym.agents.split_baselines import SplitOraclePolicy
-
-    if name == "oracle":
-        return SplitOraclePolicy(env), env
-    inner: Any = env.unwrapped
-    budgets = tuple(str(b) for b in inner.config.budgets)
-    if name == "fixed_none":
-        action, _ = best_fixed_action(env, ("none",), seed=cell.seed + 10_000)
-        return FixedActionPolicy(action), env
-    kind = name.removeprefix("fixed_")
-    if str(inner.config.compression) != kind:
-        env = make_env(cell.env.id, {**dict(cell.env.kwargs), "compression": kind})
-    action, _ = best_fixed_action(env, tuple(b for b in budgets if b != "none"), seed=cell.seed + 10_000)
-    return FixedActionPolicy(action), env
+    return make_baseline(name, env, seed=cell.seed, env_id=cell.env.id, env_kwargs=cell.env.kwargs)
 
 
 def _learning_curve(run: Path) -> dict[str, list[Any]] | None:
@@ -313,7 +272,8 @@ def run_cell(cell: Cell, runs_root: str | Path) -> dict[str, Any]:
 
 def _run_cell(cell: Cell, runs_root: Path) -> dict[str, Any]:
     from splitgym.agents.evaluation import evaluate
-    from splitgym.agents.sb3 import load_model, make_env, train
+    from splitgym.agents.sb3 import make_env
+    from splitgym.agents.training import load_policy, real_evaluations_of, train, training_record
 
     start = time.perf_counter()
     env = make_env(cell.env.id, cell.env.kwargs)
@@ -353,8 +313,7 @@ def _run_cell(cell: Cell, runs_root: Path) -> dict[str, Any]:
             command=["splitgym", "benchmark", "run", cell.suite],
             args={"suite": cell.suite, "cell": cell.cell_id, **cell.spec()},
         )
-        policy, _ = load_model(result.run)
-        eval_env = env
+        policy, _, eval_env = load_policy(result.run, env)
         record.update(
             timesteps=result.timesteps,
             train_s=result.seconds,
@@ -376,7 +335,12 @@ def _run_cell(cell: Cell, runs_root: Path) -> dict[str, Any]:
         },
     }
     record["trace"] = {"level": traced.level_name, "x": traced.levels, "split": traced.splits}
-    record["real_evaluations"] = _real_evaluations(eval_env)
+    # Real evaluations of the quality model: those the training spent plus those the evaluation made.
+    trained = (
+        int(training_record(Path(record["run"])).get("real_evaluations", 0) or 0) if record["run"] else 0
+    )
+    record["real_evaluations_training"] = trained
+    record["real_evaluations"] = trained + real_evaluations_of(eval_env)
     for e in {id(env): env, id(eval_env): eval_env}.values():
         e.close()
     record["wall_time_s"] = time.perf_counter() - start

@@ -9,7 +9,7 @@ A suite file (shipped ones in ``benchmarks/suites/``; ``splitgym benchmark suite
         kwargs: {max_steps: 100}     # optional gym.make overrides
         name: Fading                 # optional label (default: the ID without "splitgym/"); unique
     agents:
-      - algo: ppo                    # one of ALGOS: trained with stable-baselines3 into a run folder
+      - algo: ppo                    # trained into a run folder: an SB3 algo, paper_mb, active_mb, linucb
         name: ppo                    # optional label (default: the algo or baseline name); unique
         n_timesteps: 30000           # optional (default: hyperparams/<algo>.yml)
         hyperparams: {n_envs: 4}     # optional overrides of hyperparams/<algo>.yml
@@ -40,6 +40,7 @@ from typing import Any
 
 import yaml
 
+from splitgym.agents.catalogue import BASELINES, baselines_for, env_family
 from splitgym.errors import ConfigError, SplitGymError, suggest
 
 __all__ = [
@@ -57,14 +58,6 @@ __all__ = [
 
 EVAL_SEED = 1_000_000  # evaluation episode i is reset with seed EVAL_SEED + i (common random numbers)
 
-# Baselines per environment family (see :func:`env_family`).
-FAMILY_BASELINES: dict[str, tuple[str, ...]] = {
-    "paper": ("random", "best_split", "oracle"),
-    "split": ("random", "edge_only", "device_only", "oracle"),
-    "compressed": ("random", "fixed_none", "fixed_luc", "fixed_uniform", "oracle"),
-    "other": ("random",),
-}
-BASELINES: tuple[str, ...] = tuple(dict.fromkeys(b for bs in FAMILY_BASELINES.values() for b in bs))
 
 TOP_KEYS = (
     "name",
@@ -230,23 +223,6 @@ def _label(value: Any, where: str) -> str:
     return value
 
 
-def env_family(env: Any) -> str:
-    """``"paper"``, ``"split"`` (FadingSplit), ``"compressed"`` or ``"other"`` for a built environment."""
-    inner = env.unwrapped
-    if hasattr(inner, "encode") and hasattr(inner, "split_rewards"):
-        return "compressed"
-    if hasattr(inner, "split_rewards") and hasattr(inner, "action_masks"):
-        return "split"
-    from splitgym.envs.paper import _PaperEnvBase
-
-    return "paper" if isinstance(inner, _PaperEnvBase) else "other"
-
-
-def baselines_for(family: str) -> tuple[str, ...]:
-    """The baselines an environment family offers."""
-    return FAMILY_BASELINES.get(family, FAMILY_BASELINES["other"])
-
-
 def _parse_env(item: Any, i: int, suite: str, check: bool) -> EnvSpec:
     where = f"suite {suite!r}: envs[{i}]"
     if isinstance(item, str):
@@ -283,7 +259,9 @@ def _parse_env(item: Any, i: int, suite: str, check: bool) -> EnvSpec:
 
 
 def _parse_agent(item: Any, i: int, suite: str) -> AgentSpec:
-    from splitgym.agents.sb3 import ALGOS
+    from splitgym.agents.algos import MODEL_BASED_ALGOS, ONLINE_ALGOS, SB3_ALGOS
+
+    ALGOS = (*SB3_ALGOS, *MODEL_BASED_ALGOS, *ONLINE_ALGOS)
 
     where = f"suite {suite!r}: agents[{i}]"
     if not isinstance(item, Mapping):
@@ -346,14 +324,14 @@ def _check_agent_env(agent: AgentSpec, env: EnvSpec, suite: str) -> None:
                 f"its baselines: {list(offered)} (restrict the agent with 'envs: [...]')"
             )
         return
-    from splitgym.agents.hyperparams import load_hyperparams
-    from splitgym.agents.sb3 import MASKABLE, algo_class
+    from splitgym.agents.algos import hyperparams_for
+    from splitgym.agents.sb3 import MASKABLE
 
     assert agent.algo is not None
-    if agent.algo in MASKABLE and env.family not in ("split", "compressed"):
+    if agent.algo in (*MASKABLE, "linucb") and env.family not in ("split", "compressed"):
         raise ConfigError(f"{where}: {agent.algo} needs an environment with action masks; {env.id} has none")
     try:
-        load_hyperparams(agent.algo, algo_class(agent.algo), env.id, agent.hyperparams)
+        hyperparams_for(agent.algo, env.id, agent.hyperparams)
     except ConfigError as exc:
         raise ConfigError(f"{where}: {exc}") from None
 

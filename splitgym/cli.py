@@ -31,7 +31,8 @@ def _cmd_envs(args: argparse.Namespace) -> int:
 def _cmd_train(args: argparse.Namespace) -> int:
     from splitgym.agents.evaluation import evaluate
     from splitgym.agents.hyperparams import parse_kv
-    from splitgym.agents.sb3 import load_model, make_env, resume, summary_line, train
+    from splitgym.agents.sb3 import summary_line
+    from splitgym.agents.training import load_policy, resume, train, training_record
     from splitgym.errors import ConfigError
 
     if args.resume:
@@ -59,20 +60,28 @@ def _cmd_train(args: argparse.Namespace) -> int:
         verbose=args.verbose,
     )
     print(f"trained {result.timesteps} steps in {result.seconds:.1f} s -> {result.run}")
-    model, config = load_model(result.run)
-    env = make_env(config["env_id"], config.get("env_kwargs") or {})
-    print(summary_line(args.algo, evaluate(model, env, args.eval_episodes, seed=1_000_000)))
+    real = training_record(result.run).get("real_evaluations")
+    if real:
+        print(f"real evaluations of the quality model spent in training: {real}")
+    policy, _, env = load_policy(result.run)
+    print(summary_line(args.algo, evaluate(policy, env, args.eval_episodes, seed=1_000_000)))
+    env.close()
     return 0
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from splitgym.agents.evaluation import evaluate, normalized_score, summarize
-    from splitgym.agents.sb3 import evaluate_run, make_env, summary_line
+    from splitgym.agents.sb3 import make_env, summary_line
+    from splitgym.agents.training import evaluate_run
 
-    frame, config = evaluate_run(Path(args.run), episodes=args.episodes, seed=args.seed)
+    frame, config, real = evaluate_run(Path(args.run), episodes=args.episodes, seed=args.seed)
     env_id = str(config["env_id"])
     print(f"{args.run}: {config['algo']} on {env_id}, {args.episodes} episodes (seed {args.seed})")
     print(summary_line(str(config["algo"]), frame))
+    print(
+        f"real evaluations of the quality model: {real['training']} in training, {real['evaluation']} in "
+        "this evaluation (0 where the quality model is a measured table)"
+    )
     if args.baselines:
         from splitgym.agents.baselines import BestSplitPolicy, PlanningOracle, RandomPolicy
         from splitgym.agents.policy import Policy
@@ -364,6 +373,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from splitgym.agents.algos import ALL_ALGOS
     from splitgym.agents.sb3 import ALGOS
 
     parser = _Parser(prog="splitgym", description="Split LLM inference at the wireless edge.")
@@ -372,9 +382,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("envs", help="list the registered environments")
     p.set_defaults(func=_cmd_envs)
 
-    p = sub.add_parser("train", help="train a stable-baselines3 agent into a run folder")
+    p = sub.add_parser("train", help="train any agent (RL, model-based, bandit, baseline) into a run folder")
     p.add_argument("--env", help="environment ID, e.g. splitgym/PaperSplit-v0")
-    p.add_argument("--algo", choices=ALGOS, help="algorithm")
+    p.add_argument(
+        "--algo",
+        metavar="ALGO",
+        help=f"one of {', '.join(ALL_ALGOS)} (hyperparameters: agents/hyperparams/<algo>.yml by env ID)",
+    )
     p.add_argument(
         "--resume", metavar="RUN", help="continue an interrupted run folder from its last checkpoint"
     )

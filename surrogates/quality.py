@@ -117,6 +117,13 @@ class SurrogateQualityModel:
     def splits(self) -> NDArray[np.int64]:
         return self._splits.copy()
 
+    @property
+    def levels(self) -> NDArray[np.float64]:
+        """``[low, high]``: the channel levels the surrogate was fitted on (where it can be trusted)."""
+        meta = self.surrogate.metadata
+        assert meta is not None  # checked in __init__
+        return np.array([meta.input_low[0], meta.input_high[0]], dtype=np.float64)
+
     def _inputs(self, splits: ArrayLike, levels: ArrayLike) -> tuple[NDArray[np.float64], tuple[int, ...]]:
         s, lv = np.broadcast_arrays(np.asarray(splits), np.asarray(levels, dtype=np.float64))
         if s.size and not np.all(np.isin(s, self._splits)):

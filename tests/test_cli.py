@@ -37,7 +37,50 @@ def test_envs_lists_every_id_with_a_summary(capsys: pytest.CaptureFixture[str]) 
             ["train", "--env", "splitgym/PaperSplt-v0", "--algo", "ppo"],
             "unknown env ID .*did you mean 'splitgym/PaperSplit-v0'",
         ),
-        (["train", "--env", "splitgym/PaperSplit-v0", "--algo", "sac"], "invalid choice: 'sac'"),
+        (
+            ["train", "--env", "splitgym/PaperSplit-v0", "--algo", "sac"],
+            "unknown algorithm 'sac'.*allowed: .*'paper_mb'",
+        ),
+        (
+            ["train", "--env", "splitgym/PaperSplit-v0", "--algo", "ppo", "--hyperparams", "budget:5"],
+            "hyperparameter 'budget' is not taken by ppo",
+        ),
+        (
+            [
+                "train",
+                "--env",
+                "splitgym/PaperSplitDirect-v0",
+                "--algo",
+                "paper_mb",
+                "--hyperparams",
+                "budget:0",
+            ],
+            "budget must be",
+        ),
+        (
+            [
+                "train",
+                "--env",
+                "splitgym/PaperSplitDirect-v0",
+                "--algo",
+                "paper_mb",
+                "--hyperparams",
+                "n_steps:5",
+            ],
+            "hyperparameter 'n_steps' is not taken by paper_mb",
+        ),
+        (
+            ["train", "--env", "splitgym/PaperSplit-v0", "--algo", "paper_mb"],
+            "paper_mb runs on splitgym/PaperSplitDirect-v0 or a splitgym/FadingSplit-",
+        ),
+        (
+            ["train", "--env", "splitgym/FadingSplit-v0", "--algo", "edge_only", "--hyperparams", "x:1"],
+            "baseline 'edge_only' takes no hyperparameters",
+        ),
+        (
+            ["train", "--env", "splitgym/PaperSplit-v0", "--algo", "linucb"],
+            "linucb needs a splitgym/FadingSplit-",
+        ),
         (
             ["train", "--env", "splitgym/PaperSplit-v0", "--algo", "ppo", "--env-kwargs", "w_inff:1"],
             "unknown parameter 'w_inff'",
@@ -160,12 +203,12 @@ def test_a_corrupt_run_folder_is_a_clear_error(in_tmp: Path, capsys: pytest.Capt
     run.mkdir(parents=True)
     (run / "config.yml").write_text("algo: ppo\nenv_id: splitgym/PaperSplit-v0\n")
     assert main(["evaluate", str(run)]) == 2
-    assert (
-        "not a complete run folder: missing ['model.zip', 'args.yml', 'command.txt']"
-        in capsys.readouterr().err
-    )
-    for name in ("model.zip", "args.yml", "command.txt"):
+    assert "not a complete run folder: missing ['args.yml', 'command.txt']" in capsys.readouterr().err
+    for name in ("args.yml", "command.txt"):
         (run / name).write_text("garbage")
+    assert main(["evaluate", str(run)]) == 2
+    assert "not a complete run folder: missing ['model.zip']" in capsys.readouterr().err
+    (run / "model.zip").write_text("garbage")
     assert main(["evaluate", str(run)]) == 2
     assert "model.zip cannot be loaded" in capsys.readouterr().err
 

@@ -103,7 +103,7 @@ def test_unknown_suite_name() -> None:
         ),
         (
             {"agents": [{"algo": "ppp"}]},
-            r"unknown algo 'ppp' \(did you mean 'ppo'\?\); allowed: \['ppo', 'a2c', 'dqn', 'maskable_ppo'\]",
+            r"unknown algo 'ppp' \(did you mean 'ppo'\?\); allowed: \['ppo', 'a2c', 'dqn', 'maskable_ppo', 'paper_mb', 'active_mb', 'linucb'\]",
         ),
         (
             {"agents": [{"baseline": "orcle"}]},
@@ -119,7 +119,7 @@ def test_unknown_suite_name() -> None:
         ),
         (
             {"agents": [{"baseline": "best_split"}]},
-            r"baseline 'best_split' is not offered.*\['random', 'edge_only', 'device_only', 'oracle'\]",
+            r"baseline 'best_split' is not offered.*\['random', 'edge_only', 'device_only', 'fixed_split', .*'oracle'\]",
         ),
         ({"agents": [{"algo": "ppo", "baseline": "random"}]}, r"exactly one of 'algo'"),
         ({"agents": [{"algo": "ppo"}, {"algo": "ppo"}]}, r"share the name\(s\) \['ppo'\]"),

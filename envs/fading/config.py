@@ -89,6 +89,9 @@ class FadingSplitConfig:
     model: str = "reference"
     operator: str = "fading"
     quality_profile: str | None = None  # a quality_grid profile (name or path) replacing the default
+    # A quality model object replacing the table (a fitted surrogate, splitgym.surrogates): anything with
+    # level_name, splits, levels (its valid level range) and quality_batch(splits, levels).
+    quality_model: Any = None
     device: str = "phone-sd8gen3"
     edge: str = "a100-80gb"
     memory_fraction: float = 0.5  # share of the device's memory the LLM may use [A]
@@ -142,6 +145,19 @@ class FadingSplitConfig:
                 f"allowed: {list(ops)} (or pass quality_profile=...)"
             )
         check_choice("operator", self.operator, OPERATORS)
+        if self.quality_model is not None:
+            needed = ("level_name", "splits", "levels", "quality_batch")
+            missing = [a for a in needed if not hasattr(self.quality_model, a)]
+            if missing:
+                raise ConfigError(
+                    f"quality_model must be a quality model with {list(needed)}; "
+                    f"{type(self.quality_model).__name__} lacks {missing}"
+                )
+            if self.quality_model.level_name not in ("snr_db", "impairment"):
+                raise ConfigError(
+                    f"quality_model's level_name must be 'snr_db' or 'impairment', "
+                    f"got {self.quality_model.level_name!r}"
+                )
         from splitgym.profiles.timing.roofline import DEVICES
 
         check_choice("device", self.device, tuple(DEVICES))

@@ -32,7 +32,7 @@ from numpy.typing import NDArray
 from splitgym.envs.channels import ber_awgn, packet_erasure_probability, truncated_shannon_rate
 from splitgym.envs.fading.config import MODELS, FadingSplitConfig
 from splitgym.profiles.llm import reference_path
-from splitgym.profiles.quality import TableQualityModel
+from splitgym.profiles.quality import QualityModel, TableQualityModel
 
 __all__ = ["SNR_HI_DB", "SNR_LO_DB", "SNR_STEP_DB", "LinkTables", "snr_index"]
 
@@ -59,6 +59,13 @@ class LinkTables:
     has_quality: NDArray[np.bool_]  # per split: the quality model covers it
     quality_range: tuple[float, float]
     quality_source: str
+    level_name: str  # the quality model's channel axis: "snr_db" or "impairment"
+    level: NDArray[np.float64]  # that axis's value at each SNR grid point (SNR, or packet-erasure prob.)
+
+    def quality_level(self, snr_db: NDArray[np.float64] | float) -> NDArray[np.float64]:
+        """The quality model's channel level at each SNR (dB): the SNR itself, or for an impairment-axis
+        model the packet-erasure probability the link has at that SNR."""
+        return np.asarray(self.level[snr_index(np.asarray(snr_db, dtype=np.float64))])
 
     @classmethod
     def build(cls, config: FadingSplitConfig, num_layers: int) -> LinkTables:
@@ -69,8 +76,11 @@ class LinkTables:
             lin, config.bandwidth_hz, alpha=alpha, snr_min_db=config.min_snr_db, se_max=se_max
         )
         source = config.quality_profile or MODELS[config.model]["profiles"][config.operator]
-        model = TableQualityModel(source)
-        levels = model.levels
+        model: QualityModel = (
+            TableQualityModel(source) if config.quality_model is None else config.quality_model
+        )
+        levels = np.asarray(model.levels, dtype=np.float64)  # type: ignore[attr-defined]
+        lo_level, hi_level = float(levels.min()), float(levels.max())
         splits = np.arange(num_layers + 1)
         has = np.isin(splits, model.splits)
         quality = np.full((num_layers + 1, _N), np.nan)
@@ -83,19 +93,22 @@ class LinkTables:
             level = packet_erasure_probability(ber, config.packet_bits)
         for k in splits[has]:
             if k in (0, num_layers):
-                quality[k] = model.quality(int(k), float(clean_level))
-            else:
-                quality[k] = model.quality_batch(int(k), level)
+                quality[k] = float(model.quality_batch(int(k), float(clean_level)))
+            else:  # clamped to the model's levels, as a table does (no surrogate extrapolation)
+                quality[k] = model.quality_batch(int(k), np.clip(level, lo_level, hi_level))
                 if model.level_name != "snr_db":
                     failed[k] = level > levels.max() + 1e-12
         lo, hi = config.quality_range or _default_range(config, quality)
         score = np.clip((np.nan_to_num(quality, nan=lo) - lo) / (hi - lo), 0.0, 1.0)
         score[failed] = 0.0
-        return cls(snr, rate, quality, score, has, (float(lo), float(hi)), model.name)
+        name = str(getattr(model, "name", None) or repr(model))
+        return cls(
+            snr, rate, quality, score, has, (float(lo), float(hi)), name, model.level_name, np.asarray(level)
+        )
 
 
 def _default_range(config: FadingSplitConfig, quality: NDArray[np.float64]) -> tuple[float, float]:
-    if config.model == "reference" and config.quality_profile is None:
+    if config.model == "reference" and config.quality_profile is None:  # also for a surrogate of it
         card = json.loads((reference_path() / "model_card.json").read_text())
         ratio = float(card["unigram_baseline"]["perplexity"]) / float(card["held_out"]["perplexity"])
         return 1.0 - ratio, 0.0
