@@ -279,3 +279,20 @@ def test_resume_continues_an_interrupted_run_from_its_last_checkpoint(
     assert "not a run folder" in capsys.readouterr().err
     assert main(["train", "--env", "splitgym/PaperSplit-v0"]) == 2
     assert "--env and --algo are required" in capsys.readouterr().err
+
+
+def test_budget_sweep_prints_the_real_evaluations_each_agent_needs(
+    in_tmp: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["benchmark", "budget-sweep", "--real", "accuracy/reference_erasure", "--budgets", "5", "20"]
+    more = ["--seeds", "0", "--episodes", "3", "-n", "200", "--ppo-steps", "100", "--out", "out"]
+    assert main([*args, *more]) == 0
+    out = capsys.readouterr().out
+    assert "smallest real evaluations reaching 95 % of the oracle's return" in out
+    for agent in ("paper", "active", "ppo_direct"):
+        assert re.search(rf"^  {agent}\s+\S+$", out, re.M), out
+    frame = pd.read_csv(in_tmp / "out" / "budget_sweep.csv")
+    assert set(frame["agent"]) == {"paper", "active", "ppo_direct"}
+    assert frame.loc[frame["agent"] == "paper", "real_evaluations"].tolist() == [20]  # 5 buys no grid
+    assert main(["benchmark", "budget-sweep", "--real", "no_such_profile"]) == 2
+    assert "no_such_profile" in capsys.readouterr().err

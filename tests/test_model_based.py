@@ -137,3 +137,78 @@ def test_agent_is_a_policy_on_the_real_env(real: TableQualityModel) -> None:
     obs, _ = env.reset(seed=0)
     action, _ = agent.predict(obs, deterministic=True)
     assert env.action_space.contains(int(action))
+
+
+# -- the fading environments ---------------------------------------------------------------------------
+
+FADING = "splitgym/FadingSplit-v0"
+
+
+def test_a_surrogate_replaces_the_fading_quality_table() -> None:
+    from splitgym.surrogates import SurrogateQualityModel
+    from splitgym.surrogates.quality import make_surrogate, sample_grid
+
+    real = TableQualityModel("accuracy/reference_fading")
+    X, y = sample_grid(real, np.linspace(-10.0, 30.0, 5), np.arange(1, 13))
+    fit = make_surrogate("paper", seed=0, input_names=["snr_db", "split"], **FAST_SURROGATE)
+    fit.fit(X, y)
+    qm = SurrogateQualityModel(fit, splits=np.arange(1, 13))
+    np.testing.assert_array_equal(qm.levels, [-10.0, 30.0])
+    base = gym.make(FADING).unwrapped.world.tables  # type: ignore[attr-defined]
+    tables = gym.make(FADING, quality_model=qm).unwrapped.world.tables  # type: ignore[attr-defined]
+    assert tables.quality_range == base.quality_range  # scored on the reference model's own scale
+    assert not tables.has_quality[0] and tables.has_quality[1:].all()  # split 0 is not in the surrogate
+    snr = tables.snr_db
+    for k in (1, 6, 12):
+        for i in np.searchsorted(snr, [-30.0, -10.0, 3.3, 17.0, 30.0, 55.0]):
+            level = float(np.clip(snr[i], -10.0, 30.0))  # clamped like a table, no extrapolation
+            expected = qm.quality(k, level) if k < 12 else qm.quality(k, 30.0)  # split L: clean
+            assert tables.quality[k, i] == pytest.approx(expected, abs=1e-5)  # float32 MLP
+    error = float(np.mean(np.abs(tables.quality[1:12] - base.quality[1:12])))
+    assert error < 0.05 * float(np.ptp(base.quality[1:12]))  # within 5 % of Q's range on average
+
+
+def test_fading_quality_model_must_be_a_quality_model() -> None:
+    with pytest.raises(ConfigError, match=r"quality_model must be a quality model .* lacks \['level_name'"):
+        gym.make(FADING, quality_model=object())
+
+
+def test_the_quality_level_of_an_impairment_axis_model_is_the_packet_erasure_probability() -> None:
+    tables = gym.make("splitgym/FadingSplit-Llama7B-v0").unwrapped.world.tables  # type: ignore[attr-defined]
+    assert tables.level_name == "impairment"
+    p = tables.quality_level(np.array([-5.0, 9.0, 12.0, 25.0]))
+    assert p[0] == pytest.approx(1.0) and p[-1] == pytest.approx(0.0, abs=1e-12)
+    assert np.all(np.diff(p) <= 0)  # a better channel loses fewer packets
+    fading = gym.make(FADING).unwrapped.world.tables  # type: ignore[attr-defined]
+    np.testing.assert_allclose(fading.quality_level(np.array([-3.0, 12.5])), [-3.0, 12.5])
+
+
+def test_model_based_agents_learn_the_fading_splits_from_the_env_quality_model() -> None:
+    agent = PaperModelBasedAgent(
+        None, 36, env_id=FADING, seed=0, n_timesteps=2048, surrogate_kwargs=FAST_SURROGATE
+    )
+    np.testing.assert_array_equal(agent.splits, np.arange(1, 13))  # min_split 1 .. L, all fit in memory
+    assert agent.real_model.level_name == "snr_db"
+    agent.fit()
+    assert agent.real_evaluations == 36  # 3 SNR levels x 12 splits
+    env = gym.make(FADING)
+    obs, _ = env.reset(seed=0)
+    action, _ = agent.predict(obs, deterministic=True)
+    assert 0 <= int(action) <= 12
+    with pytest.raises(ConfigError, match="give real_model"):
+        PaperModelBasedAgent(None, 36, env_id=FADING, env_kwargs={"quality_model": agent.real_model})
+    with pytest.raises(ConfigError, match="PaperSplitDirect-v0 or a splitgym/FadingSplit"):
+        PaperModelBasedAgent(None, 36, env_id="splitgym/PaperSplit-v0")
+
+
+@pytest.mark.slow
+def test_the_paper_agent_reaches_the_fading_oracle_with_48_real_evaluations() -> None:
+    from splitgym.agents.evaluation import evaluate
+    from splitgym.agents.split_baselines import split_baselines
+
+    agent = PaperModelBasedAgent(None, 48, env_id=FADING, seed=0, n_timesteps=20_000).fit()
+    env = gym.make(FADING)
+    ret = evaluate(agent, env, 20, seed=1_000_000)["return"].mean()
+    base = {n: evaluate(p, env, 20, seed=1_000_000)["return"].mean() for n, p in split_baselines(env).items()}
+    assert ret >= 0.95 * base["oracle"]
+    assert ret > max(base["device_only"], base["edge_only"], base["fixed_split"]) + 5.0
