@@ -84,7 +84,8 @@ def _reward_terms_callback() -> Any:
     from stable_baselines3.common.callbacks import BaseCallback
 
     class RewardTermsCallback(BaseCallback):
-        """Logs the mean of every numeric ``info`` entry (reward terms, quality, split) per log interval."""
+        """Logs the mean of every numeric ``info`` entry (reward terms, quality, split) per log interval,
+        and ``real/evaluations`` when the training environments evaluate a live quality model."""
 
         def _on_step(self) -> bool:
             for info in self.locals.get("infos", ()):
@@ -92,6 +93,11 @@ def _reward_terms_callback() -> Any:
                     if isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
                         self.logger.record_mean(f"terms/{key}", float(value))
             return True
+
+        def _on_rollout_end(self) -> None:
+            # Real evaluations of an expensive quality model (a live LLM) made by the training envs.
+            if self.training_env is not None and (count := _venv_real_evaluations(self.training_env)):
+                self.logger.record("real/evaluations", count)
 
     return RewardTermsCallback()
 
@@ -246,13 +252,29 @@ def _learn(
     tmp = setup.run / ".model.tmp.zip"
     model.save(tmp)
     os.replace(tmp, setup.run / "model.zip")
-    record: dict[str, Any] = {"timesteps": int(model.num_timesteps), "wall_time_s": round(seconds, 2)}
+    record: dict[str, Any] = {
+        "timesteps": int(model.num_timesteps),
+        "wall_time_s": round(seconds, 2),
+        "real_evaluations": _venv_real_evaluations(venv),  # this session's, for a live quality model
+    }
     if resumed_from is not None:
         record["resumed_from_timesteps"] = resumed_from
     write_yaml_atomic(setup.run / "training.yml", record)
     venv.close()
     callbacks[0].eval_env.close()
     return TrainResult(run=setup.run, timesteps=int(model.num_timesteps), seconds=seconds)
+
+
+def _venv_real_evaluations(venv: Any) -> int:
+    """Real evaluations made by the training environments' quality models (0 for tables or none)."""
+    from splitgym.profiles.quality import TableQualityModel
+
+    try:
+        models = venv.get_attr("quality_model")
+    except (AttributeError, ValueError):
+        return 0
+    unique = {id(m): m for m in models if m is not None and not isinstance(m, TableQualityModel)}
+    return sum(int(getattr(m, "calls", 0)) for m in unique.values())  # a shared model counts once
 
 
 def _latest_checkpoint(run: Path) -> tuple[Path, int] | None:

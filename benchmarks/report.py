@@ -12,8 +12,9 @@ Per environment and agent the table gives:
 * ``score``: ``(return_mean - R_low) / (R_high - R_low)``, 0 for the suite's low reference agent
   (``random``) and 1 for its high one (``oracle``), empty when the suite lacks one of them;
 * ``quality``, ``quality_score``, ``load`` (the device's share of the compute), ``latency_s``: means
-  over every evaluation step; ``real_evaluations``: expensive quality-model calls (a live LLM) per seed
-  during evaluation, 0 for table-based environments; ``timesteps``: training steps; ``wall_time_s``: the
+  over every evaluation step; ``real_evaluations``: expensive quality-model evaluations (a live LLM, or
+  the real model a model-based agent learns a surrogate of) per seed, in training and evaluation; 0 for
+  table-based environments; ``timesteps``: training steps; ``wall_time_s``: the
   cell's wall time (training and evaluation) per seed;
 * ``seeds`` and a ``note`` when there are fewer than 5 seeds (then the table is indicative, not a
   quantitative benchmark).

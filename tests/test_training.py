@@ -171,3 +171,19 @@ def test_the_recorded_model_replays_what_it_recorded(tmp_path: Path) -> None:
     again = RecordedQualityModel(Broken(), tmp_path / "r.csv")  # type: ignore[arg-type]
     np.testing.assert_array_equal(again.quality_batch([1, 2, 3], [0.05, 0.1, 0.2]), q)
     assert again.replayed == 3 and again.paid == 0
+
+
+def test_real_evaluations_of_training_environments_are_counted() -> None:
+    from stable_baselines3.common.env_util import make_vec_env
+
+    from splitgym.agents.sb3 import _venv_real_evaluations
+    from splitgym.profiles.quality import CountingQualityModel
+
+    counted = CountingQualityModel(TableQualityModel("accuracy/reference_erasure"))
+    venv = make_vec_env(DIRECT, n_envs=2, seed=0, env_kwargs={"quality_model": counted})
+    venv.reset()
+    for _ in range(5):
+        venv.step(np.array([venv.action_space.sample() for _ in range(2)]))
+    assert _venv_real_evaluations(venv) == counted.calls > 0  # both envs share it: counted once
+    table = make_vec_env(DIRECT, n_envs=1, seed=0)
+    assert _venv_real_evaluations(table) == 0  # a measured table costs no real evaluation
