@@ -37,7 +37,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from splitgym.envs.paper import PaperSplitDirectConfig
-from splitgym.errors import ConfigError
+from splitgym.errors import ConfigError, suggest
 from splitgym.profiles.quality import CountingQualityModel, QualityModel
 from splitgym.surrogates.base import RewardSurrogate, check_int
 from splitgym.surrogates.quality import (
@@ -62,16 +62,30 @@ PAPER_PPO_KWARGS: dict[str, Any] = {"n_steps": 100, "batch_size": 25}
 PAPER_TIMESTEPS = 6000
 
 
-def _ppo_settings(
-    env_id: str, ppo_kwargs: Mapping[str, Any] | None, n_timesteps: int | None
-) -> tuple[dict[str, Any], int, int]:
-    """PPO keyword arguments, training steps and number of environments: the YAML entry of ``env_id``
-    (``hyperparams/ppo.yml``; for environment A the paper's settings) with ``ppo_kwargs`` on top."""
+LEARNERS = ("ppo", "maskable_ppo")
+
+
+def _learner_class(learner: str) -> type[Any]:
+    if learner not in LEARNERS:
+        hint = suggest(str(learner), LEARNERS)
+        raise ConfigError(f"learner must be one of {list(LEARNERS)}, got {learner!r}{hint}")
+    if learner == "maskable_ppo":
+        from sb3_contrib import MaskablePPO
+
+        return MaskablePPO
     from stable_baselines3 import PPO
 
+    return PPO
+
+
+def _ppo_settings(
+    env_id: str, ppo_kwargs: Mapping[str, Any] | None, n_timesteps: int | None, learner: str = "ppo"
+) -> tuple[dict[str, Any], int, int]:
+    """PPO keyword arguments, training steps and number of environments: the YAML entry of ``env_id``
+    (``hyperparams/<learner>.yml``; for environment A the paper's settings) with ``ppo_kwargs`` on top."""
     from splitgym.agents.hyperparams import load_hyperparams
 
-    params, _ = load_hyperparams("ppo", PPO, env_id, ppo_kwargs)
+    params, _ = load_hyperparams(learner, _learner_class(learner), env_id, ppo_kwargs)
     steps = int(params.pop("n_timesteps", PAPER_TIMESTEPS) if n_timesteps is None else n_timesteps)
     params.pop("n_timesteps", None)
     n_envs = int(params.pop("n_envs", 1))
@@ -94,6 +108,7 @@ class _ModelBasedAgent:
         level_range: tuple[float, float] | None = None,
         surrogate_kwargs: Mapping[str, Any] | None = None,
         env_id: str = ENV_ID,
+        learner: str = "ppo",
     ) -> None:
         from splitgym.agents.sb3 import check_env_id
 
@@ -106,7 +121,8 @@ class _ModelBasedAgent:
             raise ConfigError(
                 "give the real quality model either as real_model or as env_kwargs['quality_model'], not both"
             )
-        self.ppo_kwargs, steps, self.n_envs = _ppo_settings(env_id, ppo_kwargs, n_timesteps)
+        self.learner = learner
+        self.ppo_kwargs, steps, self.n_envs = _ppo_settings(env_id, ppo_kwargs, n_timesteps, learner)
         self.n_timesteps = check_int("n_timesteps", steps, 1)
         real_model, self.splits, self._surrogate_env_kwargs = self._environment(real_model)
         self.surrogate_kwargs = dict(surrogate_kwargs or {})
@@ -188,6 +204,10 @@ class _ModelBasedAgent:
                 f"the model-based agents run on splitgym/PaperSplitDirect-v0 or a splitgym/FadingSplit-* "
                 f"environment, not {self.env_id}"
             )
+        if self.learner == "maskable_ppo":
+            raise ConfigError(
+                f"learner 'maskable_ppo' needs an environment with action masks; {self.env_id} has none"
+            )
         cfg = inner.config
         if real_model is None:
             real_model = inner.quality_model
@@ -198,7 +218,7 @@ class _ModelBasedAgent:
         return real_model, splits, {}
 
     def _surrogate_model(self, surrogate: RewardSurrogate) -> SurrogateQualityModel:
-        qm = SurrogateQualityModel(surrogate, self.real_model.level_name, self.splits)
+        qm = SurrogateQualityModel(surrogate, self.real_model.level_name, self.splits, self.level_range)
         self._surrogate_models.append(qm)
         return qm
 
@@ -216,7 +236,6 @@ class _ModelBasedAgent:
     def _train(self, quality_model: QualityModel, steps: int) -> None:
         """PPO on the surrogate environment; a later call warm-starts from the current policy."""
         import torch
-        from stable_baselines3 import PPO
         from stable_baselines3.common.vec_env import DummyVecEnv
 
         torch.set_num_threads(1)
@@ -229,7 +248,7 @@ class _ModelBasedAgent:
             kwargs.update(self.ppo_kwargs)
             if self.tensorboard_log is not None:
                 kwargs["tensorboard_log"] = str(self.tensorboard_log)
-            self.model = PPO("MlpPolicy", vec, **kwargs)
+            self.model = _learner_class(self.learner)("MlpPolicy", vec, **kwargs)
             self.model.learn(total_timesteps=steps, tb_log_name=self.tb_log_name, **learn)
         else:
             self.model.set_env(vec)
@@ -239,12 +258,19 @@ class _ModelBasedAgent:
         self.train_seconds += time.perf_counter() - start
 
     def predict(
-        self, observation: Any, state: Any = None, episode_start: Any = None, deterministic: bool = False
+        self,
+        observation: Any,
+        state: Any = None,
+        episode_start: Any = None,
+        deterministic: bool = False,
+        action_masks: Any = None,
     ) -> tuple[Any, Any]:
+        """The policy's action; ``action_masks`` is used by a ``maskable_ppo`` learner (ignored by PPO)."""
         if self.model is None:
             raise ConfigError(f"{type(self).__name__} is not trained: call fit() first")
+        extra = {"action_masks": action_masks} if self.learner == "maskable_ppo" else {}
         action, new_state = self.model.predict(
-            observation, state=state, episode_start=episode_start, deterministic=deterministic
+            observation, state=state, episode_start=episode_start, deterministic=deterministic, **extra
         )
         return action, new_state
 
@@ -266,6 +292,8 @@ class PaperModelBasedAgent(_ModelBasedAgent):
         level_range: the levels the grid spans (default the real model's tabulated range, else [0, 0.3]).
         surrogate_kwargs: passed to the surrogate's constructor.
         env_id: ``splitgym/PaperSplitDirect-v0`` or a ``splitgym/FadingSplit-*`` environment.
+        learner: ``"ppo"`` (the paper's) or ``"maskable_ppo"`` (sb3-contrib; on environments with action
+            masks it never spends steps on infeasible splits).
     """
 
     def __init__(
@@ -280,6 +308,7 @@ class PaperModelBasedAgent(_ModelBasedAgent):
         level_range: tuple[float, float] | None = None,
         surrogate_kwargs: Mapping[str, Any] | None = None,
         env_id: str = ENV_ID,
+        learner: str = "ppo",
     ) -> None:
         if surrogate not in SURROGATE_CHOICES:
             make_surrogate(surrogate)  # raises the error naming the choices
@@ -293,6 +322,7 @@ class PaperModelBasedAgent(_ModelBasedAgent):
             level_range,
             surrogate_kwargs,
             env_id,
+            learner,
         )
         self.kind = surrogate
 
@@ -315,7 +345,7 @@ class ActiveModelBasedAgent(_ModelBasedAgent):
     """Dyna-style active learning of the reward surrogate where the policy goes and the ensemble is unsure.
 
     Args:
-        real_model, budget, seed, ppo_kwargs, n_timesteps, env_kwargs, level_range, env_id: as for
+        real_model, budget, seed, ppo_kwargs, n_timesteps, env_kwargs, level_range, env_id, learner: as for
             :class:`PaperModelBasedAgent` (``n_timesteps``: PPO steps of the first round).
         initial: real evaluations of the first, stratified design (each split in turn, Latin-hypercube
             levels); default ``max(min(budget, n_splits), budget // 2)``.
@@ -350,6 +380,7 @@ class ActiveModelBasedAgent(_ModelBasedAgent):
         rollout_episodes: int = 20,
         domain_share: float = 0.25,
         env_id: str = ENV_ID,
+        learner: str = "ppo",
     ) -> None:
         super().__init__(
             real_model,
@@ -361,6 +392,7 @@ class ActiveModelBasedAgent(_ModelBasedAgent):
             level_range,
             surrogate_kwargs,
             env_id,
+            learner,
         )
         n_splits = len(self.splits)
         if initial is None:
@@ -427,12 +459,19 @@ class ActiveModelBasedAgent(_ModelBasedAgent):
             obs, info = env.reset(seed=base + i)
             done = False
             while not done:
-                action, _ = self.predict(obs, deterministic=False)
+                inner: Any = env.unwrapped
+                masks = inner.action_masks() if self.learner == "maskable_ppo" else None
+                action, _ = self.predict(obs, deterministic=False, action_masks=masks)
                 obs, _, terminated, truncated, info = env.step(action)
                 rows.append((self._level(env, info), float(info["split"])))
                 done = bool(terminated or truncated)
         env.close()
-        return np.asarray(rows, dtype=np.float64).reshape(-1, 2)
+        # Levels beyond the design domain are where the real model has no answer of its own (a table
+        # clamps, the environment counts an impairment beyond it as failed): the candidate is its edge.
+        lo, hi = self.level_range
+        visited = np.asarray(rows, dtype=np.float64).reshape(-1, 2)
+        visited[:, 0] = np.clip(visited[:, 0], lo, hi)
+        return visited
 
     def _domain(self) -> NDArray[np.float64]:
         lo, hi = self.level_range

@@ -232,10 +232,11 @@ def load_policy(
     if kind == "sb3":
         return sb3.load_model(run)[0], config, env
     if kind == "model_based":
-        from stable_baselines3 import PPO
+        from splitgym.agents.model_based import _learner_class
 
         try:
-            return PPO.load(run / "model.zip", device="cpu"), config, env
+            cls = _learner_class(str(params.get("learner", "ppo")))
+            return cls.load(run / "model.zip", device="cpu"), config, env
         except (ValueError, KeyError, OSError, RuntimeError) as exc:
             raise ConfigError(f"{run}/model.zip cannot be loaded: {exc}") from None
     if kind == "online":

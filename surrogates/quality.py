@@ -62,6 +62,8 @@ class SurrogateQualityModel:
         level_name: the channel axis, ``"impairment"`` or ``"snr_db"``; default: the surrogate's first
             input name when it is one of those.
         splits: the splits it answers for; default every integer in the training data's split range.
+        level_range: the channel levels it stands for (:attr:`levels`; an environment clamps to them and,
+            on the impairment axis, counts an answer beyond them as failed); default the training data's.
 
     Levels are not clamped: outside the training range the surrogate extrapolates (an ensemble's ``std``
     says how much to trust it, see :meth:`predict_batch`). It counts calls, points and seconds like the
@@ -69,7 +71,11 @@ class SurrogateQualityModel:
     """
 
     def __init__(
-        self, surrogate: RewardSurrogate, level_name: str | None = None, splits: ArrayLike | None = None
+        self,
+        surrogate: RewardSurrogate,
+        level_name: str | None = None,
+        splits: ArrayLike | None = None,
+        level_range: tuple[float, float] | None = None,
     ) -> None:
         if not isinstance(surrogate, RewardSurrogate):
             raise ConfigError(f"surrogate must be a RewardSurrogate, got {type(surrogate).__name__}")
@@ -103,6 +109,7 @@ class SurrogateQualityModel:
             splits = np.arange(lo, hi + 1, dtype=np.int64)
         self.surrogate = surrogate
         self._level_name = level_name
+        self._level_range = None if level_range is None else level_range_of(self, level_range)
         self._splits = _check_splits(splits)
         self._split_set = frozenset(int(v) for v in self._splits)
         self.calls = 0
@@ -119,7 +126,9 @@ class SurrogateQualityModel:
 
     @property
     def levels(self) -> NDArray[np.float64]:
-        """``[low, high]``: the channel levels the surrogate was fitted on (where it can be trusted)."""
+        """``[low, high]``: the channel levels it stands for (``level_range``, else its training data's)."""
+        if self._level_range is not None:
+            return np.array(self._level_range, dtype=np.float64)
         meta = self.surrogate.metadata
         assert meta is not None  # checked in __init__
         return np.array([meta.input_low[0], meta.input_high[0]], dtype=np.float64)
