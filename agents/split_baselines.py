@@ -100,7 +100,7 @@ class SplitOraclePolicy(_MaskPolicy):
         return int(np.argmax(rewards))
 
 
-def best_fixed_split(env: gym.Env[Any, Any], seed: int = 10_000, episodes: int = 10) -> tuple[int, float]:
+def best_fixed_split(env: gym.Env[Any, Any], seed: int = 10_000, episodes: int = 50) -> tuple[int, float]:
     """The split whose :class:`FixedSplitPolicy` has the highest mean return over ``episodes`` calibration
     episodes (seeds ``seed, seed + 1, ...``; keep them apart from evaluation seeds) and that return."""
     from splitgym.agents.evaluation import evaluate
@@ -117,7 +117,7 @@ def best_fixed_split(env: gym.Env[Any, Any], seed: int = 10_000, episodes: int =
 
 def split_baselines(env: gym.Env[Any, Any], seed: int = 0) -> dict[str, Policy]:
     """The baselines of a split environment by name: random, edge_only, device_only, fixed_split (the best
-    single split on 10 calibration episodes from seed ``seed + 10,000``), neurosurgeon_latency,
+    single split on 50 calibration episodes from seed ``seed + 10,000``), neurosurgeon_latency,
     neurosurgeon_energy and oracle."""
     from splitgym.agents.baselines import RandomPolicy
     from splitgym.agents.neurosurgeon import NeurosurgeonPolicy

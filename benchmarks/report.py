@@ -372,7 +372,9 @@ def _plot_quality_load(
 # -- the suite ------------------------------------------------------------------------------------
 
 
-def _collect(suite: Suite, cells_dir: Path) -> tuple[dict[str, dict[str, list[dict[str, Any]]]], list[str]]:
+def collect_records(
+    suite: Suite, cells_dir: Path
+) -> tuple[dict[str, dict[str, list[dict[str, Any]]]], list[str]]:
     """Finished records per env label and agent name, and the IDs of the cells without a valid file."""
     out: dict[str, dict[str, list[dict[str, Any]]]] = {e.name: {} for e in suite.envs}
     missing: list[str] = []
@@ -392,7 +394,7 @@ def report_suite(suite: Suite | str | Path, out_dir: str | Path, n_boot: int = 2
         suite = load_suite(suite, check_envs=False)
     folder = Path(out_dir) / suite.name
     cells_dir = folder / "cells"
-    records, missing = _collect(suite, cells_dir)
+    records, missing = collect_records(suite, cells_dir)
     if not any(records.values()):
         raise ConfigError(
             f"suite {suite.name!r} has no finished cells in {cells_dir}; run 'splitgym benchmark run "

@@ -436,10 +436,11 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--progress", "-P", action="store_true")
     b.set_defaults(func=_cmd_compressed)
 
-    from splitgym.cli_bench import add_suite_commands
+    from splitgym.cli_bench import add_suite_commands, add_versus_command
     from splitgym.cli_sweep import add_budget_sweep
 
     add_suite_commands(bsub)
+    add_versus_command(bsub)
     add_budget_sweep(bsub)
     b = bsub.add_parser(
         "paper-report", help="the paper's claims beside our measurements (needs a paper suite run)"

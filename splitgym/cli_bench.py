@@ -7,7 +7,7 @@ from typing import Any
 
 from splitgym.cli_args import positive_int as _workers
 
-__all__ = ["DEFAULT_OUT", "add_suite_commands", "print_report"]
+__all__ = ["DEFAULT_OUT", "add_suite_commands", "add_versus_command", "print_report"]
 
 DEFAULT_OUT = "benchmark-results"
 _SUITE_HELP = "shipped suite name (see 'splitgym benchmark suites') or the path of a suite YAML file"
@@ -96,3 +96,56 @@ def add_suite_commands(bsub: Any) -> None:
 
     b = bsub.add_parser("suites", help="list the shipped benchmark suites")
     b.set_defaults(func=_cmd_suites)
+
+
+def _cmd_versus(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from splitgym.atomic import write_text_atomic
+    from splitgym.benchmarks.suite import load_suite
+    from splitgym.benchmarks.versus import versus_table
+    from splitgym.markdown import markdown_table
+
+    suite = load_suite(args.suite, check_envs=False)
+    frame = versus_table(suite, args.out, args.agents, args.against)
+    if frame.empty:
+        print(f"no finished cells of those agents in {args.out}/{suite.name}")
+        return 0
+    table = Table(title=f"{suite.name}: paired differences on common episodes (95 % bootstrap CI)")
+    for col in (
+        "env",
+        "agent",
+        "return",
+        "share of oracle",
+        "vs",
+        "its return",
+        "difference",
+        "CI",
+        "verdict",
+    ):
+        table.add_column(col, justify="left" if col in ("env", "agent", "vs", "verdict") else "right")
+    for _, r in frame.iterrows():
+        table.add_row(
+            str(r["env"]), str(r["agent"]), f"{r['return']:.3f}", f"{r['share_of_oracle']:.3f}",
+            str(r["reference"]), f"{r['reference_return']:.3f}", f"{r['difference']:+.3f}",
+            f"[{r['difference_ci_low']:+.3f}, {r['difference_ci_high']:+.3f}]", str(r["verdict"]),
+        )  # fmt: skip
+    Console(width=160).print(table)
+    folder = Path(args.out) / suite.name / "report"
+    folder.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(folder / "versus.csv", frame.to_csv(index=False))
+    write_text_atomic(folder / "versus.md", markdown_table(frame) + "\n")
+    print(f"written: {folder / 'versus.csv'}, {folder / 'versus.md'}")
+    return 0
+
+
+def add_versus_command(bsub: Any) -> None:
+    b = bsub.add_parser("versus", help="paired differences between agents of a finished suite, with CIs")
+    b.add_argument("suite", help=_SUITE_HELP)
+    b.add_argument("--agents", nargs="+", required=True, help="agent names of the suite to compare")
+    b.add_argument("--against", nargs="+", required=True, help="the reference agents (e.g. baselines)")
+    b.add_argument("--out", default=DEFAULT_OUT, help="the folder the suite was run into")
+    b.set_defaults(func=_cmd_versus)

@@ -212,3 +212,27 @@ def test_the_paper_agent_reaches_the_fading_oracle_with_48_real_evaluations() ->
     base = {n: evaluate(p, env, 20, seed=1_000_000)["return"].mean() for n, p in split_baselines(env).items()}
     assert ret >= 0.95 * base["oracle"]
     assert ret > max(base["device_only"], base["edge_only"], base["fixed_split"]) + 5.0
+
+
+def test_active_candidates_stay_in_the_design_domain_on_an_impairment_axis_scenario() -> None:
+    """Llama-2-7B's packet-erasure probability is 0 or 1 at most SNRs; beyond the table's 0.3 the real
+    model has no answer of its own (the env counts the answer as failed), so candidates are clipped."""
+    agent = ActiveModelBasedAgent(
+        None, 20, env_id="splitgym/FadingSplit-Llama7B-v0", seed=0, learner="maskable_ppo",
+        n_timesteps=512, refine_timesteps=512, rounds=1, rollout_episodes=3,
+        ppo_kwargs={"n_steps": 128, "batch_size": 64}, surrogate_kwargs=FAST_ENSEMBLE,
+    ).fit()  # fmt: skip
+    assert agent.level_range == (0.0, 0.3)
+    assert agent.X[:, 0].min() >= 0.0 and agent.X[:, 0].max() <= 0.3
+    qm = agent._surrogate_models[-1]
+    np.testing.assert_array_equal(qm.levels, [0.0, 0.3])  # the real model's range, not the data's
+    visited = agent._visited(qm)
+    assert visited[:, 0].min() >= 0.0 and visited[:, 0].max() <= 0.3
+    assert set(np.unique(visited[:, 1])) <= set(range(1, 10))  # only runnable splits (masks)
+
+
+def test_maskable_learner_needs_masks() -> None:
+    with pytest.raises(ConfigError, match="learner 'maskable_ppo' needs an environment with action masks"):
+        PaperModelBasedAgent(None, 20, learner="maskable_ppo")
+    with pytest.raises(ConfigError, match="learner must be one of"):
+        PaperModelBasedAgent(None, 20, env_id=FADING, learner="sac")

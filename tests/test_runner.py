@@ -333,3 +333,63 @@ def test_ray_backend_matches_local(tiny: tuple[Path, Path], tmp_path: Path) -> N
     local = report_suite(suite, out, n_boot=200).tables["FadingSplit-v0"]
     remote = report_suite(suite, tmp_path / "ray", n_boot=200).tables["FadingSplit-v0"]
     pd.testing.assert_frame_equal(local.drop(columns="wall_time_s"), remote.drop(columns="wall_time_s"))
+
+
+# -- paired comparisons ---------------------------------------------------------------------------------
+
+
+def test_bootstrap_mean_ci_brackets_the_mean_and_shrinks_with_data() -> None:
+    from splitgym.benchmarks.versus import bootstrap_mean_ci
+
+    assert bootstrap_mean_ci(np.full((3, 4), 2.5)) == (2.5, 2.5)
+    rng = np.random.default_rng(0)
+    small = rng.normal(1.0, 1.0, size=(2, 10))
+    large = rng.normal(1.0, 1.0, size=(8, 200))
+    lo_s, hi_s = bootstrap_mean_ci(small)
+    lo_l, hi_l = bootstrap_mean_ci(large)
+    assert lo_s < small.mean() < hi_s and lo_l < large.mean() < hi_l
+    assert hi_l - lo_l < (hi_s - lo_s) / 3
+    assert 0.8 < lo_l < 1.0 < hi_l < 1.2
+
+
+def test_paired_differences_use_the_same_episodes() -> None:
+    from splitgym.benchmarks.versus import _paired
+
+    a = {0: np.array([10.0, 20.0, 30.0]), 1: np.array([11.0, 21.0, 31.0])}
+    b = {0: np.array([9.0, 19.0, 29.0])}  # one run of a deterministic baseline
+    np.testing.assert_array_equal(_paired(a, b), [[1.0, 1.0, 1.0], [2.0, 2.0, 2.0]])
+    same_seed = {0: np.array([10.0, 10.0, 10.0]), 1: np.array([0.0, 0.0, 0.0])}
+    np.testing.assert_array_equal(_paired(a, same_seed), [[0.0, 10.0, 20.0], [11.0, 21.0, 31.0]])
+
+
+def test_versus_says_the_oracle_is_above_random(
+    tiny: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from splitgym.benchmarks.versus import versus_table
+    from splitgym.cli import main
+
+    suite, out = tiny
+    frame = versus_table(suite, out, ["oracle"], ["random", "ppo"])
+    row = frame[frame["reference"] == "random"].iloc[0]
+    assert row["verdict"] == "above" and row["difference_ci_low"] > 0
+    assert row["share_of_oracle"] == pytest.approx(1.0)
+    assert (
+        main(
+            [
+                "benchmark",
+                "versus",
+                str(suite),
+                "--agents",
+                "oracle",
+                "--against",
+                "random",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    assert "above" in capsys.readouterr().out
+    assert (out / "tiny" / "report" / "versus.csv").is_file()
+    with pytest.raises(ConfigError, match=r"agents \['nobody'\] are not in suite 'tiny'"):
+        versus_table(suite, out, ["nobody"], ["random"])
