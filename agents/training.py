@@ -38,9 +38,9 @@ def _check_env(algo: str, kind: str, env: gym.Env[Any, Any], env_id: str) -> Non
 
     family = env_family(env)
     if kind == "model_based":
-        inner: Any = env.unwrapped
-        direct = type(inner).__name__ == "PaperSplitDirectEnv"
-        if family != "split" and not direct:
+        from splitgym.envs.paper import PaperSplitDirectEnv
+
+        if family != "split" and not isinstance(env.unwrapped, PaperSplitDirectEnv):
             raise ConfigError(
                 f"{algo} runs on splitgym/PaperSplitDirect-v0 or a splitgym/FadingSplit-* environment, "
                 f"not {env_id}"

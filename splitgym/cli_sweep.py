@@ -46,13 +46,39 @@ def _cmd_budget_sweep(args: argparse.Namespace) -> int:
 
     torch.set_num_threads(1)
     real, planner = _real_model(args.real)
-    refs = reference_returns(real, args.episodes, oracle_model=planner)
+    csv = Path(args.out or ".") / f"{args.name}.csv"
+    done = pd.read_csv(csv) if args.resume and csv.is_file() else pd.DataFrame()
+    if len(done):  # the same references as the rows already there, so every row is comparable
+        refs = {
+            "oracle": float(done["oracle_return"].iloc[0]),
+            "random": float(done["random_return"].iloc[0]),
+        }
+    else:
+        refs = reference_returns(real, args.episodes, oracle_model=planner)
     print(f"real model {args.real}: oracle return {refs['oracle']:.4f}, random {refs['random']:.4f}")
-    frames = [
-        budget_sweep(real, args.budgets, seeds=args.seeds, episodes=args.episodes, references=refs,
-                     n_timesteps=args.n_timesteps),
-        ppo_direct_cost(real, args.seeds, args.ppo_steps, args.episodes, references=refs),
-    ]  # fmt: skip
+    frames = [done]
+
+    def save() -> None:  # after every piece, so an interrupted sweep resumes with --resume
+        so_far = pd.concat(frames, ignore_index=True)
+        if args.out and "agent" in so_far:
+            write_results(so_far, Path(args.out), name=args.name)
+
+    have = set(zip(done.get("agent", []), done.get("budget", []), done.get("seed", []), strict=True))
+    for agent in ("paper", "active"):
+        for budget in args.budgets:
+            for s in args.seeds:
+                if (agent, budget, s) in have:
+                    continue
+                frames.append(
+                    budget_sweep(real, [budget], seeds=(s,), episodes=args.episodes, references=refs,
+                                 n_timesteps=args.n_timesteps, agents=(agent,))
+                )  # fmt: skip
+                save()
+    for s in args.seeds:  # direct PPO trains on through its lengths: a seed missing any length is redone
+        if not all(("ppo_direct", n, s) in have for n in args.ppo_steps):
+            frames = [f[~((f["agent"] == "ppo_direct") & (f["seed"] == s))] if len(f) else f for f in frames]
+            frames.append(ppo_direct_cost(real, (s,), args.ppo_steps, args.episodes, references=refs))
+            save()
     frame = pd.concat(frames, ignore_index=True)
     means = frame.groupby(["agent", "budget"], sort=True)[["real_evaluations", "fraction_of_oracle"]].mean()
     table = Table(title="mean over seeds (budget: real evaluations allowed; PPO: training steps)")
@@ -97,4 +123,9 @@ def add_budget_sweep(bsub: Any) -> None:
     )  # fmt: skip
     b.add_argument("--out", help="folder for <name>.csv and <name>.md")
     b.add_argument("--name", default="budget_sweep")
+    b.add_argument(
+        "--resume", action="store_true",
+        help="keep the rows of an existing <out>/<name>.csv (and its oracle and random returns); run only "
+        "the missing (agent, budget, seed) rows and direct-PPO seeds",
+    )  # fmt: skip
     b.set_defaults(func=_cmd_budget_sweep)

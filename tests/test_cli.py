@@ -294,5 +294,13 @@ def test_budget_sweep_prints_the_real_evaluations_each_agent_needs(
     frame = pd.read_csv(in_tmp / "out" / "budget_sweep.csv")
     assert set(frame["agent"]) == {"paper", "active", "ppo_direct"}
     assert frame.loc[frame["agent"] == "paper", "real_evaluations"].tolist() == [20]  # 5 buys no grid
+    # --resume keeps every finished row and its references, and runs only what is missing.
+    base = ["benchmark", "budget-sweep", "--real", "accuracy/reference_erasure"]
+    assert main([*base, "--budgets", "5", "20", "30", *more, "--resume"]) == 0
+    again = pd.read_csv(in_tmp / "out" / "budget_sweep.csv")
+    pd.testing.assert_frame_equal(again.iloc[: len(frame)].reset_index(drop=True), frame)
+    added = again.iloc[len(frame) :]
+    assert sorted(zip(added["agent"], added["budget"], strict=True)) == [("active", 30), ("paper", 30)]
+    assert (again["oracle_return"] == frame["oracle_return"].iloc[0]).all()
     assert main(["benchmark", "budget-sweep", "--real", "no_such_profile"]) == 2
     assert "no_such_profile" in capsys.readouterr().err
