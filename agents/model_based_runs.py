@@ -26,6 +26,7 @@ from typing import Any
 
 from splitgym.agents.recorded import RECORD_FILE, RecordedQualityModel
 from splitgym.agents.runs import write_yaml_atomic
+from splitgym.profiles.quality import CountingQualityModel
 
 __all__ = ["SURROGATE_DIR", "train_model_based"]
 
@@ -68,11 +69,11 @@ def train_model_based(
 
     cls = agent_class(algo)
     kwargs = {k: v for k, v in params.items() if k != "n_timesteps"}
-    probe = cls(None, seed=seed, env_id=env_id, env_kwargs=env_kwargs, n_timesteps=steps, **kwargs)
-    recorded = RecordedQualityModel(probe.real_model, run / RECORD_FILE)
+    agent = cls(None, seed=seed, env_id=env_id, env_kwargs=env_kwargs, n_timesteps=steps, **kwargs)
+    # Every real evaluation goes through the counter: record it (and replay what a resumed run has).
+    recorded = RecordedQualityModel(agent.real_model, run / RECORD_FILE)
     replayed_at_start = len(recorded.frame)
-    agent = cls(recorded, seed=seed, env_id=env_id, env_kwargs=_without_quality(env_kwargs),
-                n_timesteps=steps, **kwargs)  # fmt: skip
+    agent.counter = CountingQualityModel(recorded)
     agent.callbacks = [_reward_terms_callback(), _counts_callback(agent)]
     agent.progress_bar = progress
     agent.tensorboard_log = tensorboard
@@ -100,8 +101,3 @@ def train_model_based(
         record["acquisition"] = [{k: float(v) for k, v in row.items()} for row in history]
     write_yaml_atomic(run / "training.yml", record)
     return record
-
-
-def _without_quality(env_kwargs: Mapping[str, Any]) -> dict[str, Any]:
-    """The env kwargs without ``quality_model``: the real model is passed to the agent directly."""
-    return {k: v for k, v in env_kwargs.items() if k != "quality_model"}

@@ -267,14 +267,12 @@ def _learn(
 
 def _venv_real_evaluations(venv: Any) -> int:
     """Real evaluations made by the training environments' quality models (0 for tables or none)."""
-    from splitgym.profiles.quality import TableQualityModel
+    from splitgym.profiles.quality import expensive_calls
 
     try:
-        models = venv.get_attr("quality_model")
+        return expensive_calls(venv.get_attr("quality_model"))
     except (AttributeError, ValueError):
         return 0
-    unique = {id(m): m for m in models if m is not None and not isinstance(m, TableQualityModel)}
-    return sum(int(getattr(m, "calls", 0)) for m in unique.values())  # a shared model counts once
 
 
 def _latest_checkpoint(run: Path) -> tuple[Path, int] | None:

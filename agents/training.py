@@ -254,13 +254,9 @@ def load_policy(
 
 def real_evaluations_of(env: gym.Env[Any, Any]) -> int:
     """Calls of an expensive quality model (a live LLM) made by ``env``; 0 for table-based ones."""
-    from splitgym.profiles.quality import TableQualityModel
+    from splitgym.profiles.quality import expensive_calls
 
-    model = getattr(env.unwrapped, "quality_model", None)
-    if model is None or isinstance(model, TableQualityModel):
-        return 0
-    counts = getattr(model, "counts", None)
-    return int(counts()["calls"]) if callable(counts) else int(getattr(model, "calls", 0))
+    return expensive_calls([getattr(env.unwrapped, "quality_model", None)])
 
 
 def evaluate_run(

@@ -15,6 +15,7 @@ its calls, the points it evaluated and their wall time.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -24,7 +25,13 @@ from numpy.typing import ArrayLike, NDArray
 from splitgym.errors import ConfigError, ProfileError
 from splitgym.profiles.profile import Profile, resolve_profile
 
-__all__ = ["CountingQualityModel", "QualityModel", "TableQualityModel", "resolve_quality_model"]
+__all__ = [
+    "CountingQualityModel",
+    "QualityModel",
+    "TableQualityModel",
+    "expensive_calls",
+    "resolve_quality_model",
+]
 
 DEFAULT_PROFILE = "paper_llama2_7b_rsm_grid"
 
@@ -178,3 +185,14 @@ def resolve_quality_model(spec: QualityModel | str | Path | Profile) -> QualityM
         "quality_model must be a QualityModel, a shipped profile name or a profile path, "
         f"got {type(spec).__name__}"
     )
+
+
+def expensive_calls(models: Iterable[object]) -> int:
+    """Calls made so far by the expensive quality models among ``models`` (a live LLM, anything but a
+    measured table, which costs no real evaluation); a model appearing several times counts once."""
+    unique = {id(m): m for m in models if m is not None and not isinstance(m, TableQualityModel)}
+    total = 0
+    for model in unique.values():
+        counts = getattr(model, "counts", None)
+        total += int(counts()["calls"]) if callable(counts) else int(getattr(model, "calls", 0))
+    return total

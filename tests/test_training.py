@@ -64,6 +64,8 @@ def test_every_kind_of_agent_trains_into_a_run_folder(
         assert real["training"] == 0
     if algo == "linucb":
         assert result.timesteps == 300
+        policy, _, _ = load_policy(run)
+        assert policy.explore  # played with its UCB rule, as ANS does, not greedily
 
 
 def test_the_best_fixed_split_is_the_best_on_calibration_episodes(tmp_path: Path) -> None:
