@@ -15,9 +15,9 @@ import gymnasium as gym
 import numpy as np
 import pandas as pd
 
-from splitgym.agents.policy import Policy
+from splitgym.agents.policies.base import Policy
 
-__all__ = ["evaluate", "normalized_score", "summarize"]
+__all__ = ["evaluate", "evaluation_report", "normalized_score", "summarize", "summary_line"]
 
 
 def evaluate(
@@ -83,3 +83,42 @@ def normalized_score(
     """``(R_agent - R_low) / (R_high - R_low)``: 0 is the low reference policy, 1 the high one."""
     span = returns[high] - returns[low]
     return float("nan") if span == 0 else (returns[agent] - returns[low]) / span
+
+
+def summary_line(name: str, frame: pd.DataFrame) -> str:
+    """``name: return mean ± std | r_quality ... | r_load ...`` for printing."""
+    s = summarize(frame)
+    terms = "  ".join(
+        f"{k} {s[k]:+.4f}" for k in sorted(s) if k.startswith("r_") or k in ("quality", "split")
+    )
+    return f"{name:<12} return {s['return']:+.4f} ± {s['return_std']:.4f}  {terms}"
+
+
+def evaluation_report(run: Any, episodes: int, seed: int, baselines: bool = False) -> str:
+    """Evaluate a run folder (:func:`~splitgym.agents.training.evaluate_run`) and, with ``baselines``,
+    every baseline of its env family on the same episodes and the normalised score; the text."""
+    from pathlib import Path
+
+    from splitgym.agents.baselines import compare_with_baselines, high_reference
+    from splitgym.agents.training import evaluate_run
+    from splitgym.registration import env_family
+
+    frame, config, real = evaluate_run(Path(run), episodes=episodes, seed=seed)
+    env_id, algo = str(config["env_id"]), str(config["algo"])
+    lines = [
+        f"{run}: {algo} on {env_id}, {episodes} episodes (seed {seed})",
+        summary_line(algo, frame),
+        f"real evaluations of the quality model: {real['training']} in training, {real['evaluation']} in "
+        "this evaluation (0 where the quality model is a measured table)",
+    ]
+    if not baselines:
+        return "\n".join(lines)
+    returns = {"agent": summarize(frame)["return"]}
+    for name, base in compare_with_baselines(env_id, config.get("env_kwargs") or {}, episodes, seed).items():
+        returns[name] = summarize(base)["return"]
+        lines.append(summary_line(name, base))
+    high, label = high_reference(env_family(env_id))
+    if "random" in returns and high in returns:
+        score = normalized_score(returns, "agent", "random", high)
+        lines.append(f"normalised score (0 random, 1 {label}): {score:.3f}")
+    return "\n".join(lines)

@@ -17,7 +17,7 @@ import yaml
 
 from splitgym.errors import ConfigError, suggest
 
-__all__ = ["ZOO_KEYS", "load_hyperparams", "parse_kv", "validate_hyperparams"]
+__all__ = ["ZOO_KEYS", "load_hyperparams", "parse_kv", "read_yaml_entry", "validate_hyperparams"]
 
 ZOO_KEYS = ("n_timesteps", "policy", "n_envs")
 # Arguments that the runner sets itself and that a hyperparameter file must not set.
@@ -62,15 +62,20 @@ def load_hyperparams(
     zoo_keys: tuple[str, ...] = ZOO_KEYS,
 ) -> tuple[dict[str, Any], str]:
     """The hyperparameters for ``algo`` on ``env_id`` and the YAML key they came from."""
+    params, key = read_yaml_entry(algo, env_id, folder)
+    params.update(overrides or {})
+    validate_hyperparams(algo, algo_class, params, zoo_keys)
+    return params, key
+
+
+def read_yaml_entry(algo: str, env_id: str, folder: Path | None = None) -> tuple[dict[str, Any], str]:
+    """The entry of ``env_id`` (``default`` otherwise) in ``hyperparams/<algo>.yml`` and its key."""
     path = _yaml_file(algo, folder)
     if not path.is_file():
         raise ConfigError(f"no hyperparameter file for algorithm {algo!r} at {path}")
     table = yaml.safe_load(path.read_text()) or {}
     key = env_id if env_id in table else "default"
-    params = dict(table.get(key) or {})
-    params.update(overrides or {})
-    validate_hyperparams(algo, algo_class, params, zoo_keys)
-    return params, key
+    return dict(table.get(key) or {}), key
 
 
 def parse_kv(items: list[str] | None, what: str) -> dict[str, Any]:

@@ -29,8 +29,10 @@ wrapper) and ``train_seconds`` (wall time of PPO's ``learn``). Both are policies
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
 
 import gymnasium as gym
 import numpy as np
@@ -53,7 +55,11 @@ __all__ = [
     "PAPER_PPO_KWARGS",
     "PAPER_TIMESTEPS",
     "ActiveModelBasedAgent",
+    "ActiveSettings",
+    "ModelBasedSettings",
     "PaperModelBasedAgent",
+    "PaperSettings",
+    "learner_class",
 ]
 
 ENV_ID = "splitgym/PaperSplitDirect-v0"
@@ -65,7 +71,7 @@ PAPER_TIMESTEPS = 6000
 LEARNERS = ("ppo", "maskable_ppo")
 
 
-def _learner_class(learner: str) -> type[Any]:
+def learner_class(learner: str) -> type[Any]:
     if learner not in LEARNERS:
         hint = suggest(str(learner), LEARNERS)
         raise ConfigError(f"learner must be one of {list(LEARNERS)}, got {learner!r}{hint}")
@@ -85,7 +91,7 @@ def _ppo_settings(
     (``hyperparams/<learner>.yml``; for environment A the paper's settings) with ``ppo_kwargs`` on top."""
     from splitgym.agents.hyperparams import load_hyperparams
 
-    params, _ = load_hyperparams(learner, _learner_class(learner), env_id, ppo_kwargs)
+    params, _ = load_hyperparams(learner, learner_class(learner), env_id, ppo_kwargs)
     steps = int(params.pop("n_timesteps", PAPER_TIMESTEPS) if n_timesteps is None else n_timesteps)
     params.pop("n_timesteps", None)
     n_envs = int(params.pop("n_envs", 1))
@@ -94,50 +100,137 @@ def _ppo_settings(
     return params, steps, n_envs
 
 
+@dataclass(frozen=True, kw_only=True)
+class ModelBasedSettings:
+    """Settings shared by both model-based agents (their hyperparameters; see each agent's docstring).
+
+    Args:
+        budget: real evaluations of the quality model allowed.
+        seed: seeds the surrogate and PPO.
+        ppo_kwargs: PPO arguments over the YAML entry of ``env_id`` (``hyperparams/<learner>.yml``).
+        n_timesteps: PPO steps on the surrogate environment (default the YAML's).
+        env_kwargs: environment overrides (not ``quality_model``); they fix the splits.
+        level_range: the levels the design spans (default the real model's tabulated range).
+        surrogate_kwargs: passed to the surrogate's constructor.
+        env_id: ``splitgym/PaperSplitDirect-v0`` or a ``splitgym/FadingSplit-*`` environment.
+        learner: ``"ppo"`` (the paper's) or ``"maskable_ppo"`` (on environments with action masks).
+    """
+
+    budget: int
+    seed: int = 0
+    ppo_kwargs: Mapping[str, Any] | None = None
+    n_timesteps: int | None = None
+    env_kwargs: Mapping[str, Any] | None = None
+    level_range: tuple[float, float] | None = None
+    surrogate_kwargs: Mapping[str, Any] | None = None
+    env_id: str = ENV_ID
+    learner: str = "ppo"
+
+
+@dataclass(frozen=True, kw_only=True)
+class PaperSettings(ModelBasedSettings):
+    """:class:`ModelBasedSettings` plus ``surrogate``: ``"paper"`` (the paper's MLP) or ``"ensemble"``."""
+
+    surrogate: str = "paper"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ActiveSettings(ModelBasedSettings):
+    """:class:`ModelBasedSettings` plus the acquisition schedule of :class:`ActiveModelBasedAgent`."""
+
+    initial: int | None = None
+    rounds: int = 3
+    per_round: int | None = None
+    refine_timesteps: int | None = None
+    rollout_episodes: int = 20
+    domain_share: float = 0.25
+
+
+_A = TypeVar("_A", bound="_ModelBasedAgent")
+
+
 class _ModelBasedAgent:
-    """Counters, the surrogate environment, PPO training and ``predict`` shared by both agents."""
+    """Counters, the surrogate environment, PPO training and ``predict`` shared by both agents.
+
+    Built from a settings dataclass (``settings=``, or its fields as keyword arguments); trained by
+    :meth:`fit`, which takes the training hooks as SB3's ``learn`` does.
+    """
+
+    Settings: type[ModelBasedSettings] = ModelBasedSettings
 
     def __init__(
         self,
         real_model: QualityModel | None,
-        budget: int,
-        seed: int = 0,
-        ppo_kwargs: Mapping[str, Any] | None = None,
-        n_timesteps: int | None = None,
-        env_kwargs: Mapping[str, Any] | None = None,
-        level_range: tuple[float, float] | None = None,
-        surrogate_kwargs: Mapping[str, Any] | None = None,
-        env_id: str = ENV_ID,
-        learner: str = "ppo",
+        budget: int | None = None,
+        *,
+        settings: ModelBasedSettings | None = None,
+        **kwargs: Any,
     ) -> None:
-        from splitgym.agents.sb3 import check_env_id
+        from splitgym.agents.envs import check_env_id
 
-        self.budget = check_int("budget", budget, 1)
-        self.seed = check_int("seed", seed, 0)
-        check_env_id(env_id)
-        self.env_id = env_id
-        self.env_kwargs = dict(env_kwargs or {})
+        if settings is None:
+            if budget is None:
+                raise ConfigError(f"{type(self).__name__} needs a budget of real evaluations")
+            try:
+                settings = self.Settings(budget=budget, **kwargs)
+            except TypeError as exc:
+                raise ConfigError(f"{type(self).__name__}: {exc}") from None
+        elif budget is not None or kwargs:
+            raise ConfigError("give either settings= or budget and keyword arguments, not both")
+        if not isinstance(settings, self.Settings):
+            raise ConfigError(f"{type(self).__name__} takes {self.Settings.__name__}, got {settings!r}")
+        self.settings = settings
+        self.budget = check_int("budget", settings.budget, 1)
+        self.seed = check_int("seed", settings.seed, 0)
+        self.env_id = check_env_id(settings.env_id)
+        self.env_kwargs = dict(settings.env_kwargs or {})
         if "quality_model" in self.env_kwargs and real_model is not None:
             raise ConfigError(
                 "give the real quality model either as real_model or as env_kwargs['quality_model'], not both"
             )
-        self.learner = learner
-        self.ppo_kwargs, steps, self.n_envs = _ppo_settings(env_id, ppo_kwargs, n_timesteps, learner)
+        self.learner = settings.learner
+        self.ppo_kwargs, steps, self.n_envs = _ppo_settings(
+            self.env_id, settings.ppo_kwargs, settings.n_timesteps, self.learner
+        )
         self.n_timesteps = check_int("n_timesteps", steps, 1)
         real_model, self.splits, self._surrogate_env_kwargs = self._environment(real_model)
-        self.surrogate_kwargs = dict(surrogate_kwargs or {})
+        self.surrogate_kwargs = dict(settings.surrogate_kwargs or {})
         self.real_model = real_model
-        self.level_range = level_range_of(real_model, level_range)
+        self.level_range = level_range_of(real_model, settings.level_range)
         self.counter = CountingQualityModel(real_model)
         self.surrogate: RewardSurrogate | None = None
         self.model: Any = None  # the SB3 PPO, once trained
         self.train_seconds = 0.0
         self._surrogate_models: list[SurrogateQualityModel] = []
-        # Training hooks (the command line sets them): SB3 callbacks, progress bar, TensorBoard folder.
-        self.callbacks: list[Any] = []
-        self.progress_bar = False
-        self.tensorboard_log: Any = None
-        self.tb_log_name = type(self).__name__
+        self._learn: dict[str, Any] = {"callback": None, "progress_bar": False}
+        self._tensorboard_log: str | None = None
+        self._tb_log_name = type(self).__name__
+
+    def fit(
+        self: _A,
+        *,
+        quality_wrapper: Callable[[QualityModel], QualityModel] | None = None,
+        callback: Any = None,
+        progress_bar: bool = False,
+        tensorboard_log: str | Path | None = None,
+        tb_log_name: str | None = None,
+    ) -> _A:
+        """Spend the budget and train the policy.
+
+        ``quality_wrapper`` wraps the real quality model before it is counted (a run folder records every
+        real evaluation through it); ``callback``, ``progress_bar``, ``tensorboard_log`` and
+        ``tb_log_name`` go to every PPO ``learn`` call, as in stable-baselines3.
+        """
+        real = quality_wrapper(self.real_model) if quality_wrapper is not None else self.real_model
+        self.counter = CountingQualityModel(real)
+        self._learn = {"callback": callback, "progress_bar": progress_bar}
+        self._tensorboard_log = None if tensorboard_log is None else str(tensorboard_log)
+        self._tb_log_name = tb_log_name or type(self).__name__
+        self._fit()
+        return self
+
+    def _fit(self) -> None:
+        raise NotImplementedError
 
     # -- counters ------------------------------------------------------------------------------------
     @property
@@ -173,11 +266,14 @@ class _ModelBasedAgent:
     ) -> tuple[QualityModel, NDArray[np.int64], dict[str, Any]]:
         """The real quality model (default: the environment's own), the splits to learn, and the extra
         keyword arguments of the surrogate environment."""
+        from splitgym.registration import env_family
+
         probe = gym.make(self.env_id, **self.env_kwargs)
         inner: Any = probe.unwrapped
         probe.close()
-        world = getattr(inner, "world", None)
-        if world is not None and hasattr(world, "tables"):  # the fading family
+        family = env_family(self.env_id)
+        if family == "split":
+            world = inner.world
             if "quality_model" in self.env_kwargs:
                 raise ConfigError(
                     "env_kwargs must not set quality_model on a fading environment: give real_model"
@@ -199,7 +295,7 @@ class _ModelBasedAgent:
             splits = np.intersect1d(runnable, np.asarray(real_model.splits)).astype(np.int64)
             # Score the surrogate's quality on the real environment's scale.
             return real_model, splits, {"quality_range": world.tables.quality_range}
-        if not isinstance(inner.config, PaperSplitDirectConfig):
+        if family != "paper_direct" or not isinstance(inner.config, PaperSplitDirectConfig):
             raise ConfigError(
                 f"the model-based agents run on splitgym/PaperSplitDirect-v0 or a splitgym/FadingSplit-* "
                 f"environment, not {self.env_id}"
@@ -242,19 +338,17 @@ class _ModelBasedAgent:
         vec = DummyVecEnv([lambda: self._make_env(quality_model) for _ in range(self.n_envs)])
         vec.seed(self.seed + 1000 * len(self._surrogate_models))
         start = time.perf_counter()
-        learn: dict[str, Any] = {"callback": self.callbacks or None, "progress_bar": self.progress_bar}
+        learn = {**self._learn, "tb_log_name": self._tb_log_name}
         if self.model is None:
             kwargs: dict[str, Any] = {"verbose": 0, "device": "cpu", "seed": self.seed}
             kwargs.update(self.ppo_kwargs)
-            if self.tensorboard_log is not None:
-                kwargs["tensorboard_log"] = str(self.tensorboard_log)
-            self.model = _learner_class(self.learner)("MlpPolicy", vec, **kwargs)
-            self.model.learn(total_timesteps=steps, tb_log_name=self.tb_log_name, **learn)
+            if self._tensorboard_log is not None:
+                kwargs["tensorboard_log"] = self._tensorboard_log
+            self.model = learner_class(self.learner)("MlpPolicy", vec, **kwargs)
+            self.model.learn(total_timesteps=steps, **learn)
         else:
             self.model.set_env(vec)
-            self.model.learn(
-                total_timesteps=steps, reset_num_timesteps=False, tb_log_name=self.tb_log_name, **learn
-            )
+            self.model.learn(total_timesteps=steps, reset_num_timesteps=False, **learn)
         self.train_seconds += time.perf_counter() - start
 
     def predict(
@@ -296,37 +390,23 @@ class PaperModelBasedAgent(_ModelBasedAgent):
             masks it never spends steps on infeasible splits).
     """
 
+    Settings = PaperSettings
+
     def __init__(
         self,
         real_model: QualityModel | None,
-        budget: int,
-        surrogate: str = "paper",
-        seed: int = 0,
-        ppo_kwargs: Mapping[str, Any] | None = None,
-        n_timesteps: int | None = None,
-        env_kwargs: Mapping[str, Any] | None = None,
-        level_range: tuple[float, float] | None = None,
-        surrogate_kwargs: Mapping[str, Any] | None = None,
-        env_id: str = ENV_ID,
-        learner: str = "ppo",
+        budget: int | None = None,
+        *,
+        settings: Any = None,
+        **kwargs: Any,
     ) -> None:
-        if surrogate not in SURROGATE_CHOICES:
-            make_surrogate(surrogate)  # raises the error naming the choices
-        super().__init__(
-            real_model,
-            budget,
-            seed,
-            ppo_kwargs,
-            n_timesteps,
-            env_kwargs,
-            level_range,
-            surrogate_kwargs,
-            env_id,
-            learner,
-        )
-        self.kind = surrogate
+        super().__init__(real_model, budget, settings=settings, **kwargs)
+        assert isinstance(self.settings, PaperSettings)
+        if self.settings.surrogate not in SURROGATE_CHOICES:
+            make_surrogate(self.settings.surrogate)  # raises the error naming the choices
+        self.kind = self.settings.surrogate
 
-    def fit(self) -> PaperModelBasedAgent:
+    def _fit(self) -> None:
         fitted, _ = fit_on_budget(
             self.counter,
             self.budget,
@@ -338,7 +418,6 @@ class PaperModelBasedAgent(_ModelBasedAgent):
         )
         self.surrogate = fitted
         self._train(self._surrogate_model(fitted), self.n_timesteps)
-        return self
 
 
 class ActiveModelBasedAgent(_ModelBasedAgent):
@@ -363,36 +442,24 @@ class ActiveModelBasedAgent(_ModelBasedAgent):
     points at the same time).
     """
 
+    Settings = ActiveSettings
+
     def __init__(
         self,
         real_model: QualityModel | None,
-        budget: int,
-        initial: int | None = None,
-        rounds: int = 3,
-        per_round: int | None = None,
-        seed: int = 0,
-        ppo_kwargs: Mapping[str, Any] | None = None,
-        n_timesteps: int | None = None,
-        env_kwargs: Mapping[str, Any] | None = None,
-        level_range: tuple[float, float] | None = None,
-        surrogate_kwargs: Mapping[str, Any] | None = None,
-        refine_timesteps: int | None = None,
-        rollout_episodes: int = 20,
-        domain_share: float = 0.25,
-        env_id: str = ENV_ID,
-        learner: str = "ppo",
+        budget: int | None = None,
+        *,
+        settings: Any = None,
+        **kwargs: Any,
     ) -> None:
-        super().__init__(
-            real_model,
-            budget,
-            seed,
-            ppo_kwargs,
-            n_timesteps,
-            env_kwargs,
-            level_range,
-            surrogate_kwargs,
-            env_id,
-            learner,
+        super().__init__(real_model, budget, settings=settings, **kwargs)
+        cfg = self.settings
+        assert isinstance(cfg, ActiveSettings)
+        initial, rounds, per_round = cfg.initial, cfg.rounds, cfg.per_round
+        refine_timesteps, rollout_episodes, domain_share = (
+            cfg.refine_timesteps,
+            cfg.rollout_episodes,
+            cfg.domain_share,
         )
         n_splits = len(self.splits)
         if initial is None:
@@ -546,7 +613,7 @@ class ActiveModelBasedAgent(_ModelBasedAgent):
         )
         self._query(points[:, 0].astype(np.float64), points[:, 1].astype(np.int64))
 
-    def fit(self) -> ActiveModelBasedAgent:
+    def _fit(self) -> None:
         levels, splits = self._initial_design(self.initial)
         self._query(levels, splits)
         quality_model = self._fit_surrogate(0)
@@ -557,4 +624,3 @@ class ActiveModelBasedAgent(_ModelBasedAgent):
             self._train(quality_model, self.refine_timesteps)
         if self.real_evaluations != self.budget:  # pragma: no cover - an invariant of the design
             raise RuntimeError(f"spent {self.real_evaluations} real evaluations, budget {self.budget}")
-        return self

@@ -54,6 +54,7 @@ class RecordedQualityModel:
             (int(s), float(lv)): float(q)
             for lv, s, q in self.frame[_COLUMNS].itertuples(index=False, name=None)
         }
+        self.replayed_at_start = len(self.frame)  # points a resumed run found recorded
         self.replayed = 0
         self.paid = 0
 

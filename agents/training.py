@@ -1,11 +1,10 @@
-"""One entry point for every agent of :mod:`splitgym.agents.algos`: train into a run folder, resume,
-load as a policy and evaluate.
+"""One entry point for every agent of the registry (:mod:`splitgym.agents.registry`): train into a run
+folder, resume, load as a policy and evaluate.
 
 Every run folder (``runs/<algo>/<Env>_<N>/``) holds ``config.yml``, ``args.yml`` and ``command.txt``; the
-model file depends on the kind: ``model.zip`` (SB3, and the PPO policy of a model-based agent, beside its
-``surrogate/`` and ``real_evaluations.csv``), ``model.npz`` (LinUCB) or ``policy.yml`` (a baseline: what
-it is and, for the best fixed split, which split calibration chose). ``training.yml`` is written last
-and records steps, wall time and the real evaluations of the quality model the training spent.
+model file is the trainer's (``model.zip``, ``model.npz`` or ``policy.yml``); ``training.yml`` is written
+last and records steps, wall time and the real evaluations of the quality model the training spent: a
+folder without it is unfinished.
 """
 
 from __future__ import annotations
@@ -13,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,37 +20,72 @@ import gymnasium as gym
 import pandas as pd
 import yaml
 
-from splitgym.agents import sb3
-from splitgym.agents.algos import algo_kind, hyperparams_for
+from splitgym.agents.envs import check_env_id, make_env
+from splitgym.agents.registry import FitOptions, Request, get_trainer
 from splitgym.agents.runs import new_run_dir, read_run, write_run_header, write_yaml_atomic
 from splitgym.atomic import write_text_atomic
 from splitgym.envs.config import config_dict
 from splitgym.errors import ConfigError
+from splitgym.registration import env_family
 
-__all__ = ["evaluate_run", "load_policy", "real_evaluations_of", "resume", "train", "training_record"]
+__all__ = [
+    "TrainResult",
+    "check_request",
+    "evaluate_run",
+    "load_policy",
+    "real_evaluations_of",
+    "resume",
+    "train",
+    "training_record",
+]
 
-MODEL_FILE = {"sb3": "model.zip", "model_based": "model.zip", "online": "model.npz", "baseline": "policy.yml"}
-DEFAULT_STEPS = 100_000
+
+@dataclass(frozen=True)
+class TrainResult:
+    """Where a training run went, how many steps it took and how long."""
+
+    run: Path
+    timesteps: int
+    seconds: float
 
 
-def _check_env(algo: str, kind: str, env: gym.Env[Any, Any], env_id: str) -> None:
-    from splitgym.agents.catalogue import baselines_for, env_family
+def _request(
+    algo: str,
+    env_id: str,
+    n_timesteps: int | None,
+    seed: int,
+    env_kwargs: Mapping[str, Any] | None,
+    hyperparams: Mapping[str, Any] | None,
+) -> tuple[Request, str]:
+    """Everything about a run that can be checked without building anything, and the YAML key used."""
+    trainer = get_trainer(algo)
+    env_id = check_env_id(env_id)
+    trainer.check_family(env_family(env_id), env_id)
+    params, key = trainer.hyperparams(env_id, hyperparams)
+    if not trainer.trained:
+        if n_timesteps:
+            raise ConfigError(f"baseline {algo!r} is not trained: drop --n-timesteps")
+        steps = 0
+    else:
+        raw = n_timesteps if n_timesteps is not None else params.get("n_timesteps", trainer.default_steps)
+        if isinstance(raw, bool) or not isinstance(raw, int) or raw < 1:
+            raise ConfigError(f"n_timesteps must be an integer >= 1, got {raw!r}")
+        steps = raw
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
+    return Request(algo, env_id, dict(env_kwargs or {}), params, steps, seed), key
 
-    family = env_family(env)
-    if kind == "model_based":
-        from splitgym.envs.paper import PaperSplitDirectEnv
 
-        if family != "split" and not isinstance(env.unwrapped, PaperSplitDirectEnv):
-            raise ConfigError(
-                f"{algo} runs on splitgym/PaperSplitDirect-v0 or a splitgym/FadingSplit-* environment, "
-                f"not {env_id}"
-            )
-    elif (kind == "online" or algo == "neurosurgeon") and family != "split":
-        raise ConfigError(f"{algo} needs a splitgym/FadingSplit-* environment, not {env_id}")
-    elif kind == "baseline" and algo != "neurosurgeon" and algo not in baselines_for(family):
-        raise ConfigError(
-            f"baseline {algo!r} is not offered by {env_id}; its baselines: {list(baselines_for(family))}"
-        )
+def check_request(
+    algo: str,
+    env_id: str,
+    n_timesteps: int | None = None,
+    env_kwargs: Mapping[str, Any] | None = None,
+    hyperparams: Mapping[str, Any] | None = None,
+) -> None:
+    """Check what a run of ``algo`` on ``env_id`` would need, building nothing (suites check every cell
+    this way before running any)."""
+    _request(algo, env_id, n_timesteps, 0, env_kwargs, hyperparams)
 
 
 def train(
@@ -68,116 +103,43 @@ def train(
     command: Sequence[str] | None = None,
     args: Mapping[str, Any] | None = None,
     verbose: int = 0,
-) -> sb3.TrainResult:
-    """Train ``algo`` (any of :data:`~splitgym.agents.algos.ALL_ALGOS`) on ``env_id`` into a new run folder.
+) -> TrainResult:
+    """Train ``algo`` (any registered name) on ``env_id`` into a new run folder under ``root``.
 
-    Every input is checked before anything is written. For a baseline, "training" is building it (the
-    best fixed split runs its calibration episodes) and the run has 0 steps.
+    Every input is checked, and the agent built, before anything is written. For a baseline, "training"
+    is building it (the best fixed split runs its calibration episodes) and the run has 0 steps.
     """
-    kind = algo_kind(algo)
-    if kind == "sb3":
-        return sb3.train(env_id, algo, n_timesteps, seed, env_kwargs, hyperparams, root, progress,
-                         tensorboard, eval_episodes, n_evaluations, command, args, verbose)  # fmt: skip
-    sb3.check_env_id(env_id)
-    env_kwargs = dict(env_kwargs or {})
-    params, key = hyperparams_for(algo, env_id, hyperparams)
-    if kind == "baseline":
-        if n_timesteps:
-            raise ConfigError(f"baseline {algo!r} is not trained: drop --n-timesteps")
-        steps = 0
-    else:
-        steps = int(n_timesteps if n_timesteps is not None else params.get("n_timesteps", DEFAULT_STEPS))
-        if steps < 1:
-            raise ConfigError(f"n_timesteps must be >= 1, got {steps}")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
-    probe = sb3.make_env(env_id, env_kwargs)
+    trainer = get_trainer(algo)
+    request, key = _request(algo, env_id, n_timesteps, seed, env_kwargs, hyperparams)
+    probe = make_env(request.env_id, request.env_kwargs)
     try:
-        _check_env(algo, kind, probe, env_id)
         inner_config = getattr(probe.unwrapped, "config", None)
         env_config = config_dict(inner_config) if dataclasses.is_dataclass(inner_config) else {}
-        # Constructor arguments are checked before the run folder exists.
-        if kind == "baseline":
-            policy = _baseline(algo, probe, params, seed, env_id, env_kwargs)
-        elif kind == "model_based":
-            from splitgym.agents.algos import agent_class
-
-            kwargs = {k: v for k, v in params.items() if k != "n_timesteps"}
-            agent_class(algo)(
-                None, seed=seed, env_id=env_id, env_kwargs=env_kwargs, n_timesteps=steps, **kwargs
-            )
-        else:
-            from splitgym.agents.linucb import LinUCBPolicy
-
-            LinUCBPolicy(probe, seed=seed, **{k: v for k, v in params.items() if k != "n_timesteps"})
+        prepared = trainer.prepare(request, probe)
     finally:
         probe.close()
-    run = new_run_dir(Path(root), algo, env_id)
-    write_run_header(run, algo, env_id, seed, steps, key, params, env_kwargs, env_config, command, args)
-    return _fit(run, algo, kind, env_id, env_kwargs, params, steps, seed, progress, tensorboard,
-                policy if kind == "baseline" else None)  # fmt: skip
-
-
-def _baseline(
-    algo: str,
-    env: gym.Env[Any, Any],
-    params: Mapping[str, Any],
-    seed: int,
-    env_id: str,
-    env_kwargs: Mapping[str, Any],
-) -> Any:
-    if algo == "neurosurgeon":
-        from splitgym.agents.neurosurgeon import NeurosurgeonPolicy
-
-        return NeurosurgeonPolicy(env, **params)
-    if algo == "fixed_split":
-        from splitgym.agents.catalogue import CALIBRATION_SEED
-        from splitgym.agents.split_baselines import FixedSplitPolicy, best_fixed_split
-
-        split = params.get("split")
-        if split is None:
-            split = best_fixed_split(env, seed=seed + CALIBRATION_SEED)[0]
-        return FixedSplitPolicy(env, int(split))
-    from splitgym.agents.catalogue import make_baseline
-
-    return make_baseline(algo, env, seed=seed, env_id=env_id, env_kwargs=env_kwargs)[0]
-
-
-def _fit(
-    run: Path,
-    algo: str,
-    kind: str,
-    env_id: str,
-    env_kwargs: Mapping[str, Any],
-    params: Mapping[str, Any],
-    steps: int,
-    seed: int,
-    progress: bool,
-    tensorboard: Path | None,
-    policy: Any = None,
-    resume: bool = False,
-) -> sb3.TrainResult:
+    run = new_run_dir(Path(root), algo, request.env_id)
+    write_run_header(
+        run,
+        algo,
+        request.env_id,
+        request.seed,
+        request.steps,
+        key,
+        request.params,
+        request.env_kwargs,
+        env_config,
+        command,
+        args,
+    )
+    options = FitOptions(run, progress, tensorboard, eval_episodes, n_evaluations, verbose)
     start = time.perf_counter()
-    if kind == "model_based":
-        from splitgym.agents.model_based_runs import train_model_based
-
-        record = train_model_based(run, algo, env_id, env_kwargs, params, steps, seed, progress, tensorboard)
-    elif kind == "online":
-        from splitgym.agents.online_runs import train_linucb
-
-        record = train_linucb(run, env_id, env_kwargs, params, steps, seed, progress, tensorboard, resume)
-    else:
-        described: dict[str, Any] = {"baseline": algo, "class": type(policy).__name__}
-        if hasattr(policy, "split"):
-            described["split"] = int(policy.split)
-        write_yaml_atomic(run / "policy.yml", described)
-        record = {"timesteps": 0, "wall_time_s": round(time.perf_counter() - start, 2), "real_evaluations": 0}
-        write_yaml_atomic(run / "training.yml", record)
-    return sb3.TrainResult(run=run, timesteps=int(record["timesteps"]), seconds=time.perf_counter() - start)
+    record = trainer.fit(prepared, request, options)
+    write_yaml_atomic(run / "training.yml", record)
+    return TrainResult(run=run, timesteps=int(record["timesteps"]), seconds=time.perf_counter() - start)
 
 
-def resume(run: Path, progress: bool = False, verbose: int = 0) -> sb3.TrainResult:
-    """Continue an interrupted run up to its ``n_timesteps`` (see each kind's module for how)."""
+def _config(run: Path) -> dict[str, Any]:
     config_path = run / "config.yml"
     if not config_path.is_file():
         raise ConfigError(f"--resume {run}: not a run folder (no config.yml)")
@@ -185,19 +147,39 @@ def resume(run: Path, progress: bool = False, verbose: int = 0) -> sb3.TrainResu
         config = yaml.safe_load(config_path.read_text()) or {}
     except yaml.YAMLError as exc:
         raise ConfigError(f"--resume {run}: config.yml is not valid YAML: {exc}") from None
-    if not isinstance(config, dict) or "algo" not in config:
-        raise ConfigError(f"--resume {run}: config.yml must map 'algo' and 'env_id'")
-    kind = algo_kind(str(config["algo"]))
-    if kind == "sb3":
-        return sb3.resume(run, progress=progress, verbose=verbose)
+    if not isinstance(config, dict) or not {"algo", "env_id", "n_timesteps", "seed"} <= set(config):
+        raise ConfigError(f"--resume {run}: config.yml must map 'algo', 'env_id', 'n_timesteps' and 'seed'")
+    return config
+
+
+def _stored_request(config: Mapping[str, Any]) -> Request:
+    params = config.get("hyperparams") or {}
+    kwargs = config.get("env_kwargs") or {}
+    if not isinstance(params, dict) or not isinstance(kwargs, dict):
+        raise ConfigError("config.yml: 'hyperparams' and 'env_kwargs' must be mappings")
+    return Request(
+        str(config["algo"]),
+        str(config["env_id"]),
+        dict(kwargs),
+        dict(params),
+        int(config.get("n_timesteps", 0)),
+        int(config.get("seed", 0)),
+    )
+
+
+def resume(run: Path, progress: bool = False, verbose: int = 0) -> TrainResult:
+    """Continue an interrupted run up to its ``n_timesteps`` (each trainer's docstring says how)."""
+    config = _config(run)
     if (run / "training.yml").is_file():
         raise ConfigError(f"--resume {run}: the run is finished (training.yml exists)")
-    if kind == "baseline":
+    trainer = get_trainer(str(config["algo"]))
+    if not trainer.trained:
         raise ConfigError(f"--resume {run}: a baseline is not trained; start a new run")
-    params = dict(config.get("hyperparams") or {})
-    return _fit(run, str(config["algo"]), kind, str(config["env_id"]), dict(config.get("env_kwargs") or {}),
-                params, int(config["n_timesteps"]), int(config["seed"]), progress, None,
-                resume=True)  # fmt: skip
+    request = _stored_request(config)
+    start = time.perf_counter()
+    record = trainer.resume(request, FitOptions(run, progress, verbose=verbose))
+    write_yaml_atomic(run / "training.yml", record)
+    return TrainResult(run=run, timesteps=int(record["timesteps"]), seconds=time.perf_counter() - start)
 
 
 def training_record(run: Path) -> dict[str, Any]:
@@ -218,38 +200,16 @@ def load_policy(
     """The trained policy of ``run``, its ``config.yml`` and the environment to evaluate it on (``env``,
     or a new one from the config)."""
     config = read_run(run)
-    algo = str(config["algo"])
-    kind = algo_kind(algo)
-    if not (run / MODEL_FILE[kind]).is_file():
+    trainer = get_trainer(str(config["algo"]))
+    if not (run / trainer.model_file).is_file():
         raise ConfigError(
-            f"{run} is not a complete run folder: missing ['{MODEL_FILE[kind]}'] (unfinished run?)"
+            f"{run} is not a complete run folder: missing ['{trainer.model_file}'] (unfinished run?)"
         )
-    env_id, env_kwargs = str(config["env_id"]), dict(config.get("env_kwargs") or {})
+    request = _stored_request(config)
     if env is None:
-        env = sb3.make_env(env_id, env_kwargs)
-    params = dict(config.get("hyperparams") or {})
-    seed = int(config.get("seed", 0))
-    if kind == "sb3":
-        return sb3.load_model(run)[0], config, env
-    if kind == "model_based":
-        from splitgym.agents.model_based import _learner_class
-
-        try:
-            cls = _learner_class(str(params.get("learner", "ppo")))
-            return cls.load(run / "model.zip", device="cpu"), config, env
-        except (ValueError, KeyError, OSError, RuntimeError) as exc:
-            raise ConfigError(f"{run}/model.zip cannot be loaded: {exc}") from None
-    if kind == "online":
-        from splitgym.agents.online_runs import load_linucb
-
-        return load_linucb(run, env, params, seed), config, env
-    try:
-        described = yaml.safe_load((run / "policy.yml").read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{run}/policy.yml is not valid YAML: {exc}") from None
-    if isinstance(described, dict) and "split" in described:
-        params = {**params, "split": described["split"]}
-    return _baseline(algo, env, params, seed, env_id, env_kwargs), config, env
+        env = make_env(request.env_id, request.env_kwargs)
+    policy, eval_env = trainer.load(run, request, env)
+    return policy, config, eval_env
 
 
 def real_evaluations_of(env: gym.Env[Any, Any]) -> int:

@@ -10,7 +10,7 @@
 * :func:`smallest_budget_reaching` reads either frame: per agent, the fewest real evaluations whose mean
   return (over seeds) reaches ``fraction`` of the oracle's.
 
-The oracle is :class:`~splitgym.agents.baselines.PlanningOracle` on the evaluation environment: it plans
+The oracle is :class:`~splitgym.agents.policies.paper.PlanningOracle` on the evaluation environment: it plans
 with the environment's own quality model, by exhaustive look-ahead (``10^5`` action sequences per first
 decision, each a batch of quality evaluations). That is exact and cheap for a table; for an expensive
 model (a live LLM) pass ``oracle_model``, a table of the same model, to plan with instead (the oracle's
@@ -31,7 +31,6 @@ import gymnasium as gym
 import numpy as np
 import pandas as pd
 
-from splitgym.agents.baselines import PlanningOracle, RandomPolicy
 from splitgym.agents.evaluation import evaluate
 from splitgym.agents.model_based import (
     ENV_ID,
@@ -40,7 +39,8 @@ from splitgym.agents.model_based import (
     ActiveModelBasedAgent,
     PaperModelBasedAgent,
 )
-from splitgym.agents.policy import Policy
+from splitgym.agents.policies.base import Policy
+from splitgym.agents.policies.paper import PlanningOracle, RandomPolicy
 from splitgym.errors import ConfigError
 from splitgym.profiles.quality import CountingQualityModel, QualityModel
 
@@ -48,7 +48,9 @@ __all__ = [
     "EVAL_SEED",
     "budget_sweep",
     "ppo_direct_cost",
+    "real_model_of",
     "reference_returns",
+    "run_budget_sweep",
     "smallest_budget_reaching",
     "write_results",
 ]
@@ -249,7 +251,7 @@ def write_results(frame: pd.DataFrame, folder: str | Path, name: str = "budget_s
     """Write ``{name}.csv`` and ``{name}.md`` (per agent and budget means, then the smallest numbers of
     real evaluations reaching 95 % of the oracle) into ``folder``; return those numbers."""
     from splitgym.atomic import write_text_atomic
-    from splitgym.markdown import markdown_table
+    from splitgym.tables import markdown_table
 
     path = Path(folder)
     path.mkdir(parents=True, exist_ok=True)
@@ -292,22 +294,92 @@ def write_results(frame: pd.DataFrame, folder: str | Path, name: str = "budget_s
     return reach
 
 
-def main() -> None:  # pragma: no cover - the benchmark run itself
-    """The committed sweep: the measured reference table standing in for the live model."""
+def real_model_of(spec: str) -> tuple[QualityModel, QualityModel | None]:
+    """The real quality model of ``spec`` (``live[:MODEL[:OPERATOR]]`` or a profile name) and, for a live
+    one, the table its oracle plans with."""
+    from splitgym.profiles.quality import TableQualityModel, resolve_quality_model
+
+    model = resolve_quality_model(spec)
+    if isinstance(model, TableQualityModel):
+        return model, None
+    operator = spec.split(":")[2] if spec.count(":") >= 2 else "erasure"
+    return model, TableQualityModel(f"accuracy/reference_{operator}")
+
+
+def run_budget_sweep(
+    real_spec: str,
+    budgets: Sequence[int],
+    seeds: Sequence[int],
+    episodes: int,
+    n_timesteps: int,
+    ppo_steps: Sequence[int],
+    out: Path | None,
+    name: str = "budget_sweep",
+    resume: bool = False,
+) -> str:
+    """The whole sweep: both model-based agents at every budget and seed and direct PPO at every training
+    length, saved after every piece into ``out/<name>.{csv,md}`` (``resume`` keeps the rows already there,
+    with their oracle and random returns, and runs only what is missing); the text to print."""
     import torch
 
-    from splitgym.profiles.quality import TableQualityModel
+    from splitgym.tables import terminal_table
 
     torch.set_num_threads(1)
-    real = TableQualityModel("accuracy/reference_erasure")
-    episodes = 50
-    refs = reference_returns(real, episodes)
-    sweep = budget_sweep(real, [5, 10, 20, 40], seeds=(0, 1), episodes=episodes, references=refs)
-    direct = ppo_direct_cost(real, (0, 1), [100, 200, 500, 1000, 2000, 4000, 6000], episodes, references=refs)
-    frame = pd.concat([sweep, direct], ignore_index=True)
-    reach = write_results(frame, Path("benchmarks/results/model_based"))
-    print(reach)
+    real, planner = real_model_of(real_spec)
+    csv = (out or Path(".")) / f"{name}.csv"
+    done = pd.read_csv(csv) if resume and csv.is_file() else pd.DataFrame()
+    if len(done):  # the same references as the rows already there, so every row is comparable
+        refs = {
+            "oracle": float(done["oracle_return"].iloc[0]),
+            "random": float(done["random_return"].iloc[0]),
+        }
+    else:
+        refs = reference_returns(real, episodes, oracle_model=planner)
+    lines = [f"real model {real_spec}: oracle return {refs['oracle']:.4f}, random {refs['random']:.4f}"]
+    frames = [done]
 
+    def save() -> None:
+        so_far = pd.concat(frames, ignore_index=True)
+        if out is not None and "agent" in so_far:
+            write_results(so_far, out, name=name)
 
-if __name__ == "__main__":  # pragma: no cover
-    main()
+    have = set(zip(done.get("agent", []), done.get("budget", []), done.get("seed", []), strict=True))
+    for agent in ("paper", "active"):
+        for budget in budgets:
+            for s in seeds:
+                if (agent, budget, s) not in have:
+                    frames.append(
+                        budget_sweep(
+                            real,
+                            [budget],
+                            seeds=(s,),
+                            episodes=episodes,
+                            references=refs,
+                            n_timesteps=n_timesteps,
+                            agents=(agent,),
+                        )
+                    )
+                    save()
+    for s in seeds:  # direct PPO trains on through its lengths: a seed missing any length is redone
+        if not all(("ppo_direct", n, s) in have for n in ppo_steps):
+            frames = [f[~((f["agent"] == "ppo_direct") & (f["seed"] == s))] if len(f) else f for f in frames]
+            frames.append(ppo_direct_cost(real, (s,), ppo_steps, episodes, references=refs))
+            save()
+    frame = pd.concat(frames, ignore_index=True)
+    means = frame.groupby(["agent", "budget"], sort=True)[["real_evaluations", "fraction_of_oracle"]].mean()
+    means = means.reset_index().rename(
+        columns={"real_evaluations": "real evaluations", "fraction_of_oracle": "share of oracle return"}
+    )
+    lines.append(terminal_table(means, "mean over seeds (budget: real evaluations allowed; PPO: steps)"))
+    reach = smallest_budget_reaching(frame, 0.95)
+    lines.append("smallest real evaluations reaching 95 % of the oracle's return (NaN: not reached):")
+    lines += [f"  {a:<11} {reach.get(a, float('nan')):g}" for a in ("paper", "active", "ppo_direct")]
+    paper, active, ppo = (reach.get(a, float("nan")) for a in ("paper", "active", "ppo_direct"))
+    lines.append(
+        f"active / paper = {active / paper:.3f} (goal <= 0.5); paper / PPO = {paper / ppo:.3f}, "
+        f"active / PPO = {active / ppo:.3f} (goal <= 0.05)"
+    )
+    if out is not None:
+        write_results(frame, out, name=name)
+        lines.append(f"written: {out / (name + '.csv')}, .md")
+    return "\n".join(lines)

@@ -24,9 +24,14 @@ import pandas as pd
 
 from splitgym.atomic import write_text_atomic
 from splitgym.errors import ConfigError
-from splitgym.markdown import markdown_table
+from splitgym.tables import markdown_table
 
-__all__ = ["PAPER_CLAIMS", "best_split_by_level", "write_paper_report"]
+__all__ = [
+    "PAPER_CLAIMS",
+    "best_split_by_level",
+    "measured_paper_report",
+    "write_paper_report",
+]
 
 PAPER_CLAIMS = {
     "algorithms": "PPO outperforms A2C and DQN (no numbers published)",
@@ -96,19 +101,32 @@ def write_paper_report(suite_results: Path, out_dir: Path, cost: dict[str, Any],
     )
     live_s, sur_s = float(cost["live_s"]), float(cost["surrogate_s"])
     cost_rows = [
-        {"quantity": "PPO training, 240k steps, surrogate (measured)", "ours": f"{train_s / 60:.1f} min",
-         "paper": f"{PAPER_MINUTES} min"},
-        {"quantity": "one real quality evaluation (measured)",
-         "ours": f"{live_s:.3f} s ({cost['live_model']})",
-         "paper": f"{PAPER_DAYS * 86400 / PAPER_STEPS:.1f} s (implied by 24 days / 240k steps)"},
-        {"quantity": "one surrogate evaluation (measured, batched)", "ours": f"{sur_s * 1e6:.2f} us",
-         "paper": "-"},
-        {"quantity": "240k real evaluations", "ours": f"{PAPER_STEPS * live_s / 3600:.1f} h",
-         "paper": f"{PAPER_DAYS} days"},
-        {"quantity": "training with real evaluations / with the surrogate",
-         "ours": f"{(PAPER_STEPS * live_s + train_s) / train_s:.0f}x",
-         "paper": f"{PAPER_DAYS * 24 * 60 / PAPER_MINUTES:.0f}x"},
-    ]  # fmt: skip
+        {
+            "quantity": "PPO training, 240k steps, surrogate (measured)",
+            "ours": f"{train_s / 60:.1f} min",
+            "paper": f"{PAPER_MINUTES} min",
+        },
+        {
+            "quantity": "one real quality evaluation (measured)",
+            "ours": f"{live_s:.3f} s ({cost['live_model']})",
+            "paper": f"{PAPER_DAYS * 86400 / PAPER_STEPS:.1f} s (implied by 24 days / 240k steps)",
+        },
+        {
+            "quantity": "one surrogate evaluation (measured, batched)",
+            "ours": f"{sur_s * 1e6:.2f} us",
+            "paper": "-",
+        },
+        {
+            "quantity": "240k real evaluations",
+            "ours": f"{PAPER_STEPS * live_s / 3600:.1f} h",
+            "paper": f"{PAPER_DAYS} days",
+        },
+        {
+            "quantity": "training with real evaluations / with the surrogate",
+            "ours": f"{(PAPER_STEPS * live_s + train_s) / train_s:.0f}x",
+            "paper": f"{PAPER_DAYS * 24 * 60 / PAPER_MINUTES:.0f}x",
+        },
+    ]
     # 3. Split against the channel.
     levels = np.round(np.linspace(0.0, 0.3, 31), 3)
     curves = {
@@ -179,3 +197,17 @@ def write_paper_report(suite_results: Path, out_dir: Path, cost: dict[str, Any],
     path = out_dir / "README.md"
     write_text_atomic(path, "\n".join(text) + "\n")
     return path
+
+
+def measured_paper_report(suite_results: Path, out_dir: Path, note: str = "") -> Path:
+    """:func:`write_paper_report` with the training cost measured now: one live evaluation of the
+    reference LLM against one surrogate call (:func:`splitgym.benchmarks.perf.surrogate_ratio`)."""
+    from splitgym.benchmarks.perf import surrogate_ratio
+
+    measured = surrogate_ratio()
+    cost = {
+        "live_s": measured.reference_value * 1e-6,
+        "surrogate_s": measured.ours_value * 1e-6,
+        "live_model": measured.reference,
+    }
+    return write_paper_report(suite_results, out_dir, cost, note=note)

@@ -27,12 +27,20 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 
-__all__ = ["PerfResult", "env_step_ratio", "machine", "run_perf", "vector_ratio"]
+__all__ = [
+    "PerfResult",
+    "env_step_ratio",
+    "machine",
+    "perf_report",
+    "run_perf",
+    "vector_ratio",
+]
 
 DEFAULT_ENV = "splitgym/FadingSplit-v0"
 REFERENCE_ENV = "CartPole-v1"
@@ -114,9 +122,16 @@ def env_step_ratio(env_id: str = DEFAULT_ENV, steps: int = 50_000, rounds: int =
     ref.close()
     ratio = med["ours"] / med["ref"]
     return PerfResult(
-        "env step", env_id, REFERENCE_ENV, med["ours"] * 1e6, med["ref"] * 1e6, "us/step", ratio,
-        "ratio <= 1", ratio <= 1.0,
-    )  # fmt: skip
+        "env step",
+        env_id,
+        REFERENCE_ENV,
+        med["ours"] * 1e6,
+        med["ref"] * 1e6,
+        "us/step",
+        ratio,
+        "ratio <= 1",
+        ratio <= 1.0,
+    )
 
 
 def _vector_loop(envs: gym.vector.VectorEnv[Any, Any, Any], actions: list[Any]) -> float:
@@ -148,11 +163,17 @@ def vector_ratio(
     ratio = med["native"] / med["sync"]
     return [
         PerfResult(
-            "vector env", f"native x{num_envs}", f"SyncVectorEnv x{sync_envs}", med["native"], med["sync"],
-            "env steps/s", ratio, "native >= 1e6 steps/s at 4096 envs",
+            "vector env",
+            f"native x{num_envs}",
+            f"SyncVectorEnv x{sync_envs}",
+            med["native"],
+            med["sync"],
+            "env steps/s",
+            ratio,
+            "native >= 1e6 steps/s at 4096 envs",
             med["native"] >= 1e6 or num_envs < 4096,
         ),
-    ]  # fmt: skip
+    ]
 
 
 def surrogate_ratio(n_live: int = 3, tokens: int = 1024) -> PerfResult:
@@ -169,9 +190,16 @@ def surrogate_ratio(n_live: int = 3, tokens: int = 1024) -> PerfResult:
     live_s, sur_s = out["live_seconds_per_eval"], out["surrogate_seconds_per_point_batched"]
     ratio = live_s / sur_s
     return PerfResult(
-        "surrogate", "PaperMLP (batched)", f"live reference LLM ({tokens} tokens)", sur_s * 1e6, live_s * 1e6,
-        "us/evaluation", ratio, f"live / surrogate >= {SPEEDUP_TARGET:g}", ratio >= SPEEDUP_TARGET,
-    )  # fmt: skip
+        "surrogate",
+        "PaperMLP (batched)",
+        f"live reference LLM ({tokens} tokens)",
+        sur_s * 1e6,
+        live_s * 1e6,
+        "us/evaluation",
+        ratio,
+        f"live / surrogate >= {SPEEDUP_TARGET:g}",
+        ratio >= SPEEDUP_TARGET,
+    )
 
 
 def ppo_throughput_ratio(env_id: str = DEFAULT_ENV, steps: int = 4096) -> PerfResult:
@@ -190,9 +218,16 @@ def ppo_throughput_ratio(env_id: str = DEFAULT_ENV, steps: int = 4096) -> PerfRe
     med = _alternate({"ours": lambda: rate(env_id), "ref": lambda: rate(REFERENCE_ENV)}, rounds=2)
     ratio = med["ours"] / med["ref"]
     return PerfResult(
-        "PPO throughput", env_id, REFERENCE_ENV, med["ours"], med["ref"], "env steps/s", ratio,
-        "ratio ~ 1 (the env is not the bottleneck)", ratio >= 0.8,
-    )  # fmt: skip
+        "PPO throughput",
+        env_id,
+        REFERENCE_ENV,
+        med["ours"],
+        med["ref"],
+        "env steps/s",
+        ratio,
+        "ratio ~ 1 (the env is not the bottleneck)",
+        ratio >= 0.8,
+    )
 
 
 def run_perf(env_id: str = DEFAULT_ENV, quick: bool = False) -> tuple[list[PerfResult], dict[str, Any]]:
@@ -209,3 +244,41 @@ def run_perf(env_id: str = DEFAULT_ENV, quick: bool = False) -> tuple[list[PerfR
 def as_records(results: list[PerfResult]) -> list[dict[str, Any]]:
     """The results as plain dicts (for CSV and JSON)."""
     return [asdict(r) for r in results]
+
+
+def perf_report(env_id: str, quick: bool = False, out: Path | None = None, command: str = "") -> str:
+    """Run :func:`run_perf`, write ``perf.csv`` and ``perf.json`` into ``out`` (if given); the text."""
+    import json
+
+    import pandas as pd
+
+    from splitgym.atomic import write_text_atomic
+    from splitgym.tables import terminal_table
+
+    results, where = run_perf(env_id, quick=quick)
+    frame = pd.DataFrame(
+        [
+            {
+                "measure": r.name,
+                "ours": r.ours,
+                "reference": r.reference,
+                "ours value": r.ours_value,
+                "ref. value": r.reference_value,
+                "unit": r.unit,
+                "ratio": r.ratio,
+                "target": r.target,
+                "met": "yes" if r.passed else "NO",
+            }
+            for r in results
+        ]
+    )
+    title = f"splitgym benchmark perf: {env_id} against references in the same process"
+    text = terminal_table(frame, title, width=150)
+    text += f"machine: {where['cpu']}, {where['cores_available']} cores, Python {where['python']}\n"
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        record = {"results": as_records(results), "machine": where, "command": command}
+        write_text_atomic(out / "perf.csv", pd.DataFrame(as_records(results)).to_csv(index=False))
+        write_text_atomic(out / "perf.json", json.dumps(record, indent=2) + "\n")
+        text += f"written: {out / 'perf.csv'}, {out / 'perf.json'}\n"
+    return text

@@ -43,9 +43,18 @@ from splitgym.atomic import write_bytes_atomic, write_text_atomic
 from splitgym.benchmarks.runner import Cell, expand, read_cell
 from splitgym.benchmarks.suite import EnvSpec, Suite, load_suite
 from splitgym.errors import ConfigError
-from splitgym.markdown import markdown_table
+from splitgym.tables import markdown_table
 
-__all__ = ["COLUMNS", "MIN_SEEDS", "Report", "bootstrap_iqm_ci", "iqm", "report_suite", "results_table"]
+__all__ = [
+    "COLUMNS",
+    "MIN_SEEDS",
+    "Report",
+    "bootstrap_iqm_ci",
+    "iqm",
+    "report_suite",
+    "report_text",
+    "results_table",
+]
 
 MIN_SEEDS = 5
 COLUMNS = (
@@ -446,3 +455,20 @@ def report_suite(suite: Suite | str | Path, out_dir: str | Path, n_boot: int = 2
     write_text_atomic(report_dir / "README.md", "\n".join(sections))
     files += [report_dir / "results.csv", report_dir / "README.md"]
     return Report(folder=report_dir, tables=tables, files=files, missing=missing)
+
+
+def report_text(suite: Suite | str | Path, out_dir: str | Path) -> str:
+    """Write the suite's report (:func:`report_suite`) and return its tables and files as text."""
+    report = report_suite(suite, out_dir)
+    cols = ["agent", "seeds", "return_mean", "return_std", "iqm", "iqm_ci_low", "iqm_ci_high", "score"]
+    parts = [
+        f"\n{env}\n" + frame[cols].to_string(index=False, float_format=lambda v: f"{v:.3f}")
+        for env, frame in report.tables.items()
+    ]
+    if report.missing:
+        parts.append(
+            f"\n{len(report.missing)} cells missing (not run yet or failed): {', '.join(report.missing)}"
+        )
+    parts.append(f"\nreport written to {report.folder} ({len(report.files)} files; start with README.md)")
+    parts += [f"  plot: {p}" for p in sorted(str(f) for f in report.files if str(f).endswith(".png"))]
+    return "\n".join(parts)

@@ -231,9 +231,10 @@ def _clean(value: Any) -> Any:
 
 def _baseline(name: str, env: gym.Env[Any, Any], cell: Cell) -> tuple[Any, gym.Env[Any, Any]]:
     """The baseline policy ``name`` and the environment to evaluate it on."""
-    from splitgym.agents.catalogue import make_baseline
+    from splitgym.agents.baselines import make_baseline
 
-    return make_baseline(name, env, seed=cell.seed, env_id=cell.env.id, env_kwargs=cell.env.kwargs)
+    policy, eval_env, _ = make_baseline(name, env, cell.env.family, cell.seed, cell.env.id, cell.env.kwargs)
+    return policy, eval_env
 
 
 def _learning_curve(run: Path) -> dict[str, list[Any]] | None:
@@ -271,8 +272,8 @@ def run_cell(cell: Cell, runs_root: str | Path) -> dict[str, Any]:
 
 
 def _run_cell(cell: Cell, runs_root: Path) -> dict[str, Any]:
+    from splitgym.agents.envs import make_env
     from splitgym.agents.evaluation import evaluate
-    from splitgym.agents.sb3 import make_env
     from splitgym.agents.training import load_policy, real_evaluations_of, train, training_record
 
     start = time.perf_counter()

@@ -40,7 +40,7 @@ from typing import Any
 
 import yaml
 
-from splitgym.agents.catalogue import BASELINES, baselines_for, env_family
+from splitgym.agents.baselines import BASELINES, baselines_for
 from splitgym.errors import ConfigError, SplitGymError, suggest
 
 __all__ = [
@@ -50,10 +50,10 @@ __all__ = [
     "EnvSpec",
     "Suite",
     "baselines_for",
-    "env_family",
     "load_suite",
     "parse_suite",
     "shipped_suites",
+    "suite_listing",
 ]
 
 EVAL_SEED = 1_000_000  # evaluation episode i is reset with seed EVAL_SEED + i (common random numbers)
@@ -239,13 +239,14 @@ def _parse_env(item: Any, i: int, suite: str, check: bool) -> EnvSpec:
     from splitgym.agents.runs import env_folder_name
 
     name = _label(item.get("name", env_folder_name(env_id)), f"{where} name")
-    family = "other"
-    from splitgym.agents.sb3 import check_env_id, make_env
+    from splitgym.agents.envs import check_env_id, make_env
+    from splitgym.registration import env_family
 
     try:
         check_env_id(env_id)
     except ConfigError as exc:
         raise ConfigError(f"{where}: {exc}") from None
+    family = env_family(env_id)
     if check:
         try:
             env = make_env(env_id, kwargs)
@@ -253,15 +254,14 @@ def _parse_env(item: Any, i: int, suite: str, check: bool) -> EnvSpec:
             raise ConfigError(f"{where}: {exc}") from None
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"{where} ({env_id}): kwargs {kwargs} rejected: {exc}") from None
-        family = env_family(env)
         env.close()
     return EnvSpec(id=env_id, kwargs=kwargs, name=name, family=family)
 
 
 def _parse_agent(item: Any, i: int, suite: str) -> AgentSpec:
-    from splitgym.agents.algos import MODEL_BASED_ALGOS, ONLINE_ALGOS, SB3_ALGOS
+    from splitgym.agents.registry import algo_names
 
-    ALGOS = (*SB3_ALGOS, *MODEL_BASED_ALGOS, *ONLINE_ALGOS)
+    ALGOS = algo_names(trained=True)
 
     where = f"suite {suite!r}: agents[{i}]"
     if not isinstance(item, Mapping):
@@ -324,14 +324,11 @@ def _check_agent_env(agent: AgentSpec, env: EnvSpec, suite: str) -> None:
                 f"its baselines: {list(offered)} (restrict the agent with 'envs: [...]')"
             )
         return
-    from splitgym.agents.algos import hyperparams_for
-    from splitgym.agents.sb3 import MASKABLE
+    from splitgym.agents.training import check_request
 
     assert agent.algo is not None
-    if agent.algo in (*MASKABLE, "linucb") and env.family not in ("split", "compressed"):
-        raise ConfigError(f"{where}: {agent.algo} needs an environment with action masks; {env.id} has none")
     try:
-        hyperparams_for(agent.algo, env.id, agent.hyperparams)
+        check_request(agent.algo, env.id, agent.n_timesteps, env.kwargs, agent.hyperparams)
     except ConfigError as exc:
         raise ConfigError(f"{where}: {exc}") from None
 
@@ -406,3 +403,14 @@ def parse_suite(data: Any, source: str = "<dict>", check_envs: bool = True) -> S
         normalize=(low, high),
         source=source,
     )
+
+
+def suite_listing() -> str:
+    """One line per shipped suite: name, number of cells, description."""
+    from splitgym.benchmarks.runner import expand
+
+    lines = []
+    for name, path in shipped_suites().items():
+        suite = load_suite(path, check_envs=False)
+        lines.append(f"{name:<12} {len(expand(suite)):>4} cells  {suite.description or path}")
+    return "\n".join(lines)

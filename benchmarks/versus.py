@@ -23,7 +23,11 @@ from splitgym.benchmarks.report import collect_records
 from splitgym.benchmarks.suite import Suite, load_suite
 from splitgym.errors import ConfigError
 
-__all__ = ["bootstrap_mean_ci", "versus_table"]
+__all__ = [
+    "bootstrap_mean_ci",
+    "versus_report",
+    "versus_table",
+]
 
 
 def _returns(records: Sequence[dict[str, Any]]) -> dict[int, NDArray[np.float64]]:
@@ -93,13 +97,53 @@ def versus_table(
                 d = _paired(returns[agent], returns[ref])
                 d_lo, d_hi = bootstrap_mean_ci(d, n_boot)
                 verdict = "above" if d_lo > 0 else "below" if d_hi < 0 else "level"
-                rows.append({
-                    "env": env, "agent": agent, "seeds": own.shape[0], "return": float(own.mean()),
-                    "return_ci_low": lo, "return_ci_high": hi,
-                    "share_of_oracle": float(own.mean()) / oracle_mean if oracle_mean else np.nan,
-                    "reference": ref,
-                    "reference_return": float(np.mean(np.concatenate(list(returns[ref].values())))),
-                    "difference": float(d.mean()), "difference_ci_low": d_lo, "difference_ci_high": d_hi,
-                    "verdict": verdict,
-                })  # fmt: skip
+                rows.append(
+                    {
+                        "env": env,
+                        "agent": agent,
+                        "seeds": own.shape[0],
+                        "return": float(own.mean()),
+                        "return_ci_low": lo,
+                        "return_ci_high": hi,
+                        "share_of_oracle": float(own.mean()) / oracle_mean if oracle_mean else np.nan,
+                        "reference": ref,
+                        "reference_return": float(np.mean(np.concatenate(list(returns[ref].values())))),
+                        "difference": float(d.mean()),
+                        "difference_ci_low": d_lo,
+                        "difference_ci_high": d_hi,
+                        "verdict": verdict,
+                    }
+                )
     return pd.DataFrame(rows)
+
+
+def versus_report(suite: Any, out: str | Path, agents: Sequence[str], against: Sequence[str]) -> str:
+    """:func:`versus_table` rendered, and written as ``versus.{csv,md}`` into the suite's report folder."""
+    from splitgym.atomic import write_text_atomic
+    from splitgym.tables import markdown_table, terminal_table
+
+    frame = versus_table(suite, out, agents, against)
+    if frame.empty:
+        return f"no finished cells of those agents in {out}/{suite.name}"
+    shown = pd.DataFrame(
+        {
+            "env": frame["env"],
+            "agent": frame["agent"],
+            "return": frame["return"],
+            "share of oracle": frame["share_of_oracle"],
+            "vs": frame["reference"],
+            "its return": frame["reference_return"],
+            "difference": frame["difference"],
+            "CI": [
+                f"[{lo:+.3f}, {hi:+.3f}]"
+                for lo, hi in zip(frame["difference_ci_low"], frame["difference_ci_high"], strict=True)
+            ],
+            "verdict": frame["verdict"],
+        }
+    )
+    title = f"{suite.name}: paired differences on common episodes (95 % bootstrap CI)"
+    folder = Path(out) / suite.name / "report"
+    folder.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(folder / "versus.csv", frame.to_csv(index=False))
+    write_text_atomic(folder / "versus.md", markdown_table(frame) + "\n")
+    return terminal_table(shown, title) + f"written: {folder / 'versus.csv'}, {folder / 'versus.md'}"

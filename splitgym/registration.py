@@ -12,16 +12,26 @@ from typing import Any
 
 import gymnasium as gym
 
-__all__ = ["ENVS", "EnvEntry", "register_envs"]
+__all__ = ["ENVS", "FAMILIES", "EnvEntry", "env_family", "register_envs"]
+
+# What kind of decision problem an environment is; agents and baselines declare the families they run on.
+FAMILIES: dict[str, str] = {
+    "paper": "Chen et al.'s environment B (relative split moves over a quality table)",
+    "paper_direct": "Chen et al.'s environment A (absolute split, reward from a QualityModel)",
+    "split": "one split per request over a fading channel, with action masks and split_rewards()",
+    "compressed": "split x compression budget x answer mode, with action masks and split_rewards()",
+    "other": "any other Gymnasium environment",
+}
 
 
 @dataclass(frozen=True)
 class EnvEntry:
-    """One registered environment: its ID, entry point, a one-line summary, fixed keyword arguments and
-    (optionally) a natively batched vector entry point."""
+    """One registered environment: its ID, entry point, family (:data:`FAMILIES`), a one-line summary,
+    fixed keyword arguments and (optionally) a natively batched vector entry point."""
 
     env_id: str
     entry_point: str
+    family: str
     summary: str
     kwargs: Mapping[str, Any] = field(default_factory=dict)
     vector_entry_point: str | None = None
@@ -41,30 +51,46 @@ ENVS: tuple[EnvEntry, ...] = (
     EnvEntry(
         "splitgym/PaperSplit-v0",
         "splitgym.envs.paper:PaperSplitEnv",
+        "paper",
         "Chen et al. env B: relative split moves, Llama-2-7B quality table, 5-step episodes",
     ),
     EnvEntry(
         "splitgym/PaperSplitDirect-v0",
         "splitgym.envs.paper:PaperSplitDirectEnv",
+        "paper_direct",
         "Chen et al. env A: absolute split choice, reward from the perplexity change since the start",
     ),
     EnvEntry(
         "splitgym/FadingSplit-v0",
         _FADING,
+        "split",
         "fading channel, measured device/edge timings, accuracy vs load (the Pedestrian scenario)",
         {"scenario": "Pedestrian"},
         _FADING_VEC,
     ),
     *(
-        EnvEntry(f"splitgym/FadingSplit-{name}-v0", _FADING, summary, {"scenario": name}, _FADING_VEC)
+        EnvEntry(
+            f"splitgym/FadingSplit-{name}-v0", _FADING, "split", summary, {"scenario": name}, _FADING_VEC
+        )
         for name, summary in _SCENARIOS.items()
     ),
     EnvEntry(
         "splitgym/CompressedSplit-v0",
         "splitgym.envs.compressed.env:CompressedSplitEnv",
+        "compressed",
         "Edge-LLM: split, LUC compression budget and answer mode (edge, device exit, vote), fading channel",
     ),
 )
+
+
+_BY_ID = {e.env_id: e for e in ENVS}
+
+
+def env_family(env_id: str) -> str:
+    """The family of ``env_id`` (``splitgym:`` prefix allowed); ``"other"`` for an ID splitgym does not
+    register."""
+    entry = _BY_ID.get(env_id.removeprefix("splitgym:"))
+    return entry.family if entry is not None else "other"
 
 
 def register_envs() -> None:

@@ -9,10 +9,10 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from splitgym.agents.baselines import BestSplitPolicy, PlanningOracle, RandomPolicy
 from splitgym.agents.evaluation import evaluate, normalized_score, summarize
 from splitgym.agents.hyperparams import load_hyperparams, parse_kv
-from splitgym.agents.sb3 import algo_class
+from splitgym.agents.policies.paper import BestSplitPolicy, PlanningOracle, RandomPolicy
+from splitgym.agents.trainers.sb3 import algo_class
 from splitgym.errors import ConfigError
 
 IDS = ["splitgym/PaperSplit-v0", "splitgym/PaperSplitDirect-v0"]

@@ -13,8 +13,8 @@ from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import splitgym  # noqa: F401
 from splitgym.agents.evaluation import evaluate, summarize
-from splitgym.agents.fixed_action import FixedActionPolicy, best_fixed_action
-from splitgym.agents.split_baselines import SplitOraclePolicy
+from splitgym.agents.policies.compressed import FixedActionPolicy, best_fixed_action
+from splitgym.agents.policies.split import SplitOraclePolicy
 from splitgym.envs.compressed.env import CompressedSplitEnv
 from splitgym.errors import SplitGymError
 

@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 
 from splitgym.agents.evaluation import evaluate, summarize
-from splitgym.agents.sb3 import load_model, train
-from splitgym.agents.split_baselines import (
+from splitgym.agents.policies.split import (
     DeviceOnlyPolicy,
     EdgeOnlyPolicy,
     FixedSplitPolicy,
     SplitOraclePolicy,
     split_baselines,
 )
+from splitgym.agents.trainers.sb3 import load_model, train
 from splitgym.errors import ConfigError
 
 

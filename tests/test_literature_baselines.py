@@ -9,12 +9,12 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from splitgym.agents.baselines import RandomPolicy
 from splitgym.agents.evaluation import evaluate
-from splitgym.agents.linucb import LinUCBPolicy, run_online
 from splitgym.agents.literature import literature_baselines
-from splitgym.agents.neurosurgeon import NeurosurgeonPolicy
-from splitgym.agents.policy import Policy
+from splitgym.agents.policies.base import Policy
+from splitgym.agents.policies.linucb import LinUCBPolicy, run_online
+from splitgym.agents.policies.neurosurgeon import NeurosurgeonPolicy
+from splitgym.agents.policies.paper import RandomPolicy
 from splitgym.envs.fading.tables import snr_index
 from splitgym.errors import ConfigError
 

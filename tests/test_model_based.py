@@ -204,7 +204,7 @@ def test_model_based_agents_learn_the_fading_splits_from_the_env_quality_model()
 @pytest.mark.slow
 def test_the_paper_agent_reaches_the_fading_oracle_with_48_real_evaluations() -> None:
     from splitgym.agents.evaluation import evaluate
-    from splitgym.agents.split_baselines import split_baselines
+    from splitgym.agents.policies.split import split_baselines
 
     agent = PaperModelBasedAgent(None, 48, env_id=FADING, seed=0, n_timesteps=20_000).fit()
     env = gym.make(FADING)

@@ -72,7 +72,7 @@ def test_the_best_fixed_split_is_the_best_on_calibration_episodes(tmp_path: Path
     import gymnasium as gym
 
     from splitgym.agents.evaluation import evaluate
-    from splitgym.agents.split_baselines import FixedSplitPolicy
+    from splitgym.agents.policies.split import FixedSplitPolicy
 
     run = train(PED, "fixed_split", root=tmp_path, seed=0).run
     chosen = yaml.safe_load((run / "policy.yml").read_text())["split"]
@@ -178,7 +178,7 @@ def test_the_recorded_model_replays_what_it_recorded(tmp_path: Path) -> None:
 def test_real_evaluations_of_training_environments_are_counted() -> None:
     from stable_baselines3.common.env_util import make_vec_env
 
-    from splitgym.agents.sb3 import _venv_real_evaluations
+    from splitgym.agents.trainers.sb3 import _venv_real_evaluations
     from splitgym.profiles.quality import CountingQualityModel
 
     counted = CountingQualityModel(TableQualityModel("accuracy/reference_erasure"))

@@ -19,6 +19,7 @@ import math
 import os
 import platform
 import time
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -32,7 +33,7 @@ from splitgym.errors import ConfigError
 from splitgym.profiles.reference.corpus import Corpus, load_corpus
 from splitgym.profiles.reference.model import REFERENCE_ARCH, reference_config
 
-__all__ = ["TrainSettings", "evaluate_bytes", "train_reference", "unigram_baseline"]
+__all__ = ["TrainSettings", "card_summary", "evaluate_bytes", "train_reference", "unigram_baseline"]
 
 
 @dataclass(frozen=True)
@@ -227,3 +228,13 @@ def train_reference(
     write_text_atomic(out_dir / "model_card.json", json.dumps(card, indent=2) + "\n")
     ckpt.unlink(missing_ok=True)
     return card
+
+
+def card_summary(card: Mapping[str, Any]) -> str:
+    """One line on a trained reference model: held-out perplexity, accuracy and the unigram baseline."""
+    held, base = card["held_out"], card["unigram_baseline"]
+    return (
+        f"held-out perplexity {held['perplexity']:.3f} ({held['bits_per_byte']:.3f} bits/byte), next-byte "
+        f"accuracy {held['accuracy']:.3f}; unigram baseline perplexity {base['perplexity']:.3f} "
+        f"(ratio {base['perplexity'] / held['perplexity']:.2f})"
+    )

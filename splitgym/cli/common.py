@@ -1,10 +1,20 @@
-"""Argument types shared by the command-line modules (argparse ``type=`` callables)."""
+"""What every command module shares: the parser class (one-line usage errors) and argument types."""
 
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
-__all__ = ["positive_int", "seed"]
+__all__ = ["DEFAULT_OUT", "Parser", "positive_int", "seed"]
+
+DEFAULT_OUT = "benchmark-results"  # relative to the current directory: nothing writes into the source tree
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line (and a pointer to ``--help``)."""
+
+    def error(self, message: str) -> Any:
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
 def _integer(text: str) -> int:

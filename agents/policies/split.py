@@ -1,5 +1,5 @@
-"""Classic split policies for the fading environments, behind the :class:`~splitgym.agents.policy.Policy`
-interface. They read the environment's current request (they are not learned):
+"""Classic split policies for the fading environments, behind the
+:class:`~splitgym.agents.policies.base.Policy` interface. They read the environment's current request (they are not learned):
 
 * :class:`DeviceOnlyPolicy`: as many layers on the device as it can hold (``L`` when the model fits;
   otherwise the largest feasible split).
@@ -20,7 +20,6 @@ import gymnasium as gym
 import numpy as np
 from numpy.typing import NDArray
 
-from splitgym.agents.policy import Policy
 from splitgym.errors import ConfigError
 
 __all__ = [
@@ -29,7 +28,6 @@ __all__ = [
     "FixedSplitPolicy",
     "SplitOraclePolicy",
     "best_fixed_split",
-    "split_baselines",
 ]
 
 
@@ -113,22 +111,3 @@ def best_fixed_split(env: gym.Env[Any, Any], seed: int = 10_000, episodes: int =
         if mean > best_return:
             best, best_return = int(k), mean
     return best, float(best_return)
-
-
-def split_baselines(env: gym.Env[Any, Any], seed: int = 0) -> dict[str, Policy]:
-    """The baselines of a split environment by name: random, edge_only, device_only, fixed_split (the best
-    single split on 50 calibration episodes from seed ``seed + 10,000``), neurosurgeon_latency,
-    neurosurgeon_energy and oracle."""
-    from splitgym.agents.baselines import RandomPolicy
-    from splitgym.agents.neurosurgeon import NeurosurgeonPolicy
-
-    split, _ = best_fixed_split(env, seed=seed + 10_000)
-    return {
-        "random": RandomPolicy(env.action_space, seed=seed),
-        "edge_only": EdgeOnlyPolicy(env),
-        "device_only": DeviceOnlyPolicy(env),
-        "fixed_split": FixedSplitPolicy(env, split),
-        "neurosurgeon_latency": NeurosurgeonPolicy(env, objective="latency"),
-        "neurosurgeon_energy": NeurosurgeonPolicy(env, objective="energy"),
-        "oracle": SplitOraclePolicy(env),
-    }

@@ -17,7 +17,7 @@ import numpy as np
 
 from splitgym.errors import ConfigError
 
-__all__ = ["FixedActionPolicy", "best_fixed_action", "compressed_baselines"]
+__all__ = ["FixedActionPolicy", "best_fixed_action"]
 
 
 class FixedActionPolicy:
@@ -55,22 +55,3 @@ def best_fixed_action(
             if total / episodes > best_return:
                 best, best_return = action, total / episodes
     return best, best_return
-
-
-def compressed_baselines(env: gym.Env[Any, Any], seed: int = 0) -> dict[str, Any]:
-    """Baselines on one compression environment: random, the best fixed action without compression and
-    with the environment's own compression kind (its budgets), and the per-request oracle."""
-    from splitgym.agents.baselines import RandomPolicy
-    from splitgym.agents.split_baselines import SplitOraclePolicy
-
-    inner: Any = env.unwrapped
-    budgets = tuple(inner.config.budgets)
-    kind = str(inner.config.compression)
-    none, _ = best_fixed_action(env, ("none",), seed=seed + 10_000)
-    fixed, _ = best_fixed_action(env, tuple(b for b in budgets if b != "none"), seed=seed + 10_000)
-    return {
-        "random": RandomPolicy(env.action_space, seed=seed),
-        "fixed_none": FixedActionPolicy(none),
-        f"fixed_{kind}": FixedActionPolicy(fixed),
-        "oracle": SplitOraclePolicy(env),
-    }

@@ -1,7 +1,7 @@
 """Training the online LinUCB bandit into a run folder, with checkpoints, and loading it.
 
 The bandit plays the environment's requests one after another and learns from each reward
-(:meth:`LinUCBPolicy.update <splitgym.agents.linucb.LinUCBPolicy.update>`) for exactly ``n_timesteps``
+(:meth:`~splitgym.agents.policies.linucb.LinUCBPolicy.update`) for exactly ``n_timesteps``
 steps; episode ``i`` is reset with seed ``seed + i``. Files besides the common run files:
 
 * ``model.npz``: the learned arrays (``A``, ``b``, ``counts``) and the tie-breaking generator's state;
@@ -27,11 +27,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from splitgym.agents.runs import write_yaml_atomic
+from splitgym.agents.trainers.base import FitOptions, Request, Trainer
 from splitgym.atomic import write_bytes_atomic, write_text_atomic
 from splitgym.errors import ConfigError
 
-__all__ = ["load_linucb", "train_linucb"]
+__all__ = ["LinUCBTrainer", "load_linucb", "train_linucb"]
 
 CHECKPOINTS = "checkpoints"
 
@@ -65,7 +65,7 @@ def load_linucb(run: Path, env: Any, params: Mapping[str, Any], seed: int) -> An
     """The trained bandit of ``run`` on ``env``, frozen (no more updates) and playing its UCB rule as
     learned (``explore`` stays on: ANS never switches to the greedy arm, and on FadingSplit-v0 the greedy
     arm of the learned model is worse: 77.1 against 82.5 after 200 learning episodes, alpha 1)."""
-    from splitgym.agents.linucb import LinUCBPolicy
+    from splitgym.agents.policies.linucb import LinUCBPolicy
 
     policy = LinUCBPolicy(env, seed=seed, **{k: v for k, v in params.items() if k != "n_timesteps"})
     _restore(run / "model.npz", policy)
@@ -96,8 +96,8 @@ def train_linucb(
     """Learn online for ``steps`` steps (continuing the latest checkpoint when ``resume``)."""
     from rich.progress import Progress
 
-    from splitgym.agents.linucb import LinUCBPolicy
-    from splitgym.agents.sb3 import make_env
+    from splitgym.agents.envs import make_env
+    from splitgym.agents.policies.linucb import LinUCBPolicy
 
     env = make_env(env_id, env_kwargs)
     policy = LinUCBPolicy(env, seed=seed, **{k: v for k, v in params.items() if k != "n_timesteps"})
@@ -160,5 +160,48 @@ def train_linucb(
     record: dict[str, Any] = {"timesteps": done, "wall_time_s": round(seconds, 2), "real_evaluations": 0}
     if resumed_from is not None:
         record["resumed_from_timesteps"] = resumed_from
-    write_yaml_atomic(run / "training.yml", record)
     return record
+
+
+class LinUCBTrainer(Trainer):
+    """``linucb``: the ANS-style bandit, learning online on a split environment (see the module)."""
+
+    name = "linucb"
+    families = ("split",)
+    model_file = "model.npz"
+
+    def schema(self) -> type[Any]:
+        from splitgym.agents.policies.linucb import LinUCBPolicy
+
+        return LinUCBPolicy
+
+    def prepare(self, request: Request, probe: Any) -> None:
+        self.schema()(probe, seed=request.seed, **request.agent_kwargs())  # checks the hyperparameters
+
+    def fit(self, prepared: Any, request: Request, options: FitOptions) -> dict[str, Any]:
+        return train_linucb(
+            options.run,
+            request.env_id,
+            request.env_kwargs,
+            request.params,
+            request.steps,
+            request.seed,
+            options.progress,
+            options.tensorboard,
+        )
+
+    def resume(self, request: Request, options: FitOptions) -> dict[str, Any]:
+        return train_linucb(
+            options.run,
+            request.env_id,
+            request.env_kwargs,
+            request.params,
+            request.steps,
+            request.seed,
+            options.progress,
+            None,
+            resume=True,
+        )
+
+    def load(self, run: Path, request: Request, env: Any) -> tuple[Any, Any]:
+        return load_linucb(run, env, request.params, request.seed), env

@@ -42,8 +42,8 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from splitgym.agents.neurosurgeon import fading_env
-from splitgym.agents.policy import Policy
+from splitgym.agents.policies.base import Policy
+from splitgym.agents.policies.neurosurgeon import fading_env
 from splitgym.errors import ConfigError, suggest
 
 __all__ = ["DEFAULT_FEATURES", "FEATURES", "LinUCBPolicy", "run_online"]
