@@ -40,6 +40,7 @@ __all__ = [
     "BuildContext",
     "baselines_for",
     "compare_with_baselines",
+    "family_baselines",
     "get_baseline",
     "high_reference",
     "make_baseline",
@@ -190,15 +191,6 @@ BASELINES: dict[str, Baseline] = {
         Baseline(
             "best_split", "best split per state from the quality table", dict.fromkeys(_PAPER, _best_split)
         ),
-        Baseline(
-            "oracle",
-            "paper: look-ahead over the episode; split/compressed: the best action of each request",
-            {
-                **dict.fromkeys(_PAPER, _planning_oracle),
-                "split": _split_policy("SplitOraclePolicy"),
-                "compressed": _split_policy("SplitOraclePolicy"),
-            },
-        ),
         Baseline("edge_only", "the smallest feasible split", {"split": _split_policy("EdgeOnlyPolicy")}),
         Baseline("device_only", "the largest feasible split", {"split": _split_policy("DeviceOnlyPolicy")}),
         Baseline(
@@ -235,6 +227,15 @@ BASELINES: dict[str, Baseline] = {
             {"compressed": _fixed_action("uniform")},
             ("action",),
         ),
+        Baseline(
+            "oracle",
+            "paper: look-ahead over the episode; split/compressed: the best action of each request",
+            {
+                **dict.fromkeys(_PAPER, _planning_oracle),
+                "split": _split_policy("SplitOraclePolicy"),
+                "compressed": _split_policy("SplitOraclePolicy"),
+            },
+        ),
     )
 }
 
@@ -266,6 +267,17 @@ def make_baseline(
 ) -> Built:
     """Build baseline ``name`` on ``env`` of ``family``: ``(policy, env to evaluate on, parameters)``."""
     return get_baseline(name).build(BuildContext(env, seed, env_id, env_kwargs), family, params)
+
+
+def family_baselines(env_id: str, env: gym.Env[Any, Any], seed: int = 0) -> dict[str, Policy]:
+    """Every baseline ``evaluate --baselines`` runs on ``env_id``, built on ``env``: name -> policy (those
+    that evaluate on another environment, ``fixed_luc``/``fixed_uniform`` of the other kind, are left
+    out; :func:`compare_with_baselines` runs them)."""
+    from splitgym.registration import env_family
+
+    family = env_family(env_id)
+    built = {n: make_baseline(n, env, family, seed, env_id) for n in baselines_for(family, evaluation=True)}
+    return {n: policy for n, (policy, on, _) in built.items() if on is env}
 
 
 def compare_with_baselines(

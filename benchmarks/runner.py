@@ -30,6 +30,7 @@ import os
 import platform
 import shutil
 import socket
+import tempfile
 import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -469,10 +470,16 @@ def _run_ray(
         }
         if address is None and workers is not None:
             kwargs["num_cpus"] = workers
+        # Ray puts the driver's current directory on the workers' sys.path; from a source checkout's root
+        # that is the bare splitgym/ folder, which would shadow the installed package: start elsewhere.
+        here = os.getcwd()
         try:
+            os.chdir(tempfile.gettempdir())
             ray.init(address=address, **kwargs)
         except Exception as exc:
             raise ConfigError(f"Ray address {address!r}: cannot start or join Ray: {exc}") from None
+        finally:
+            os.chdir(here)
         started = True
     inflight: dict[Any, Cell] = {}
     try:
@@ -571,7 +578,7 @@ def run_suite(
         if todo and backend == "local":
             _run_local(todo, runs_root, workers or os.cpu_count() or 1, done, failed)
         elif todo:
-            _run_ray(todo, runs_root, workers, address, done, failed)
+            _run_ray(todo, runs_root.resolve(), workers, address, done, failed)
     finally:
         bar.close()
     if failures:

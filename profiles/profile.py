@@ -17,6 +17,7 @@ the column and the problem.
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 from collections.abc import Mapping
@@ -64,6 +65,9 @@ class ProfileSchema:
 
     ``categorical`` columns hold text from the metadata's ``categories``; ``full_grid`` requires every
     combination of axis values to appear exactly once; ``meta_keys`` are extra required metadata keys.
+    ``validator`` names a ``module:function`` called as ``function(path, table, meta)`` before the column
+    checks (imported on use, so kinds defined by subpackages add no import cycle); it raises
+    :class:`~splitgym.errors.ProfileError` with one line naming the row.
     """
 
     kind: str
@@ -72,6 +76,7 @@ class ProfileSchema:
     categorical: tuple[str, ...] = ()
     full_grid: bool = True
     meta_keys: tuple[str, ...] = ()
+    validator: str | None = None
 
     def required(self, meta: Mapping[str, Any]) -> list[Column]:
         """The required columns for a profile with metadata ``meta`` (names taken from the metadata)."""
@@ -133,6 +138,22 @@ SCHEMAS: dict[str, ProfileSchema] = {
         ),
         categorical=("budget", "mode"),
         meta_keys=("budgets", "exits", "operator"),
+    ),
+    # Published whole-model rates (one row per measurement) that calibrate the timing model: the device
+    # class, catalogue model, precision and weight format, phase, tokens, batch, tokens/s and a source id
+    # from the metadata's 'sources'. Rows are checked against the registries by the validator.
+    "timing_calibration": ProfileSchema(
+        kind="timing_calibration",
+        columns=(
+            Column("point", 1, 1_000_000, integer=True),
+            Column("tokens", 1, 1_000_000, integer=True),
+            Column("batch", 1, 65_536, integer=True),
+            Column("tokens_per_s", 0.0),
+        ),
+        categorical=("device", "model", "precision", "format", "phase", "framework", "source"),
+        full_grid=False,
+        meta_keys=("sources",),
+        validator="splitgym.profiles.timing.calibration_set:check_points",
     ),
 }
 
@@ -317,8 +338,11 @@ def load_profile(path: str | Path) -> Profile:
         raise _fail(csv_path, f"not a readable CSV table ({exc})") from None
     if table.empty:
         raise _fail(csv_path, "the table has no rows")
-    _check_columns(csv_path, table, meta)
     schema = SCHEMAS[str(meta["kind"])]
+    if schema.validator is not None:
+        module, function = schema.validator.split(":")
+        getattr(importlib.import_module(module), function)(csv_path, table, meta)
+    _check_columns(csv_path, table, meta)
     _check_grid(csv_path, table, [str(a) for a in meta["axes"]], meta.get("categories", {}), schema.full_grid)
     return Profile(table=table, meta=meta, path=csv_path)
 

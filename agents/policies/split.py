@@ -1,5 +1,6 @@
 """Classic split policies for the fading environments, behind the
-:class:`~splitgym.agents.policies.base.Policy` interface. They read the environment's current request (they are not learned):
+:class:`~splitgym.agents.policies.base.Policy` interface. They read the environment's current request
+(they are not learned):
 
 * :class:`DeviceOnlyPolicy`: as many layers on the device as it can hold (``L`` when the model fits;
   otherwise the largest feasible split).

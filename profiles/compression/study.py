@@ -485,9 +485,8 @@ def table_study(
     }
     path = write_profile(table, meta, out)
     pivot = table[(table["mode"] == "edge") & (table["snr_db"] == max(snrs))]
-    return pivot.pivot(index="budget", columns="split", values="quality").round(3).to_string() + (
-        f"\nwritten: {path}"
-    )
+    grid = str(pivot.pivot(index="budget", columns="split", values="quality").round(3).to_string())
+    return grid + f"\nwritten: {path}"
 
 
 def vote_channel_study(
@@ -526,4 +525,4 @@ def vote_channel_study(
     out.mkdir(parents=True, exist_ok=True)
     write_text_atomic(out / "vote_channel.csv", frame.to_csv(index=False))
     write_text_atomic(out / "vote_channel.md", markdown_table(frame))
-    return frame.round(4).to_string(index=False) + f"\nwritten: {out / 'vote_channel.csv'}"
+    return str(frame.round(4).to_string(index=False)) + f"\nwritten: {out / 'vote_channel.csv'}"

@@ -110,6 +110,27 @@ DEVICES: dict[str, DeviceClass] = {
             "h100-sxm", {"float32": 67e12, "float16": 989e12}, 3.35e12, 700.0, _GPU_OVERHEAD,
             "dossier §2.2 (LLM-Viewer): FP16 dense 989 TFLOPS; FP32 67 TFLOPS [K]; 3.35 TB/s; 700 W",
         ),
+        # Added for the calibration set (issue 15): devices with published whole-model rates.
+        DeviceClass(
+            "apple-m1-max", {"float32": 10.4e12, "float16": 10.4e12}, 400e9, 60.0, _GPU_OVERHEAD,
+            "dossier §2.2: M1 Max (32-core GPU) 10.4 TFLOPS FP32, also used for FP16 as for apple-m2 [K]; "
+            "400 GB/s [K, and llama.cpp discussion #4167 table]; 60 W package power under GPU load [A]",
+        ),
+        DeviceClass(
+            "apple-m2-ultra", {"float32": 27.2e12, "float16": 27.2e12}, 800e9, 100.0, _GPU_OVERHEAD,
+            "dossier §2.2: M2 Ultra (76-core GPU) 27.2 TFLOPS FP32, also used for FP16 as for apple-m2 [K]; "
+            "800 GB/s [K, and llama.cpp discussion #4167 table]; 100 W package power under GPU load [A]",
+        ),
+        DeviceClass(
+            "rtx-3090", {"float32": 35.6e12, "float16": 71e12}, 936e9, 350.0, _GPU_OVERHEAD,
+            "dossier §2.2 (LLM-Viewer nvidia_RTX3090): FP16 dense 71 TFLOPS with FP32 accumulate (as "
+            "rtx-4090); FP32 35.6 TFLOPS [K]; 936 GB/s; 350 W",
+        ),
+        DeviceClass(
+            "h100-pcie", {"float32": 51e12, "float16": 756e12}, 2.0e12, 350.0, _GPU_OVERHEAD,
+            "NVIDIA H100 PCIe product brief PB-11133-001 (350 W TDP, > 2000 GB/s) and spec table: FP16 "
+            "tensor 1513 TFLOPS with sparsity, 756 dense; FP32 51 TFLOPS [S]",
+        ),
     )
 }  # fmt: skip
 
