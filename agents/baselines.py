@@ -156,8 +156,8 @@ def _neurosurgeon(objective: str | None) -> Builder:
     return build
 
 
-def _fixed_action(kind: str) -> Builder:
-    """The best constant action without compression (``none``) or with ``kind`` compression."""
+def _fixed_action(compression: str) -> Builder:
+    """The best constant action without compression (``none``) or with ``compression`` compression."""
 
     def build(ctx: BuildContext, params: Mapping[str, Any]) -> Built:
         from splitgym.agents.envs import make_env
@@ -165,17 +165,19 @@ def _fixed_action(kind: str) -> Builder:
 
         env = ctx.env
         inner: Any = env.unwrapped
-        if kind != "none" and str(inner.config.compression) != kind:
+        if compression != "none" and str(inner.config.compression) != compression:
             if ctx.env_id is None:
-                raise ConfigError(f"baseline fixed_{kind} on a {inner.config.compression} env needs env_id")
-            env = make_env(ctx.env_id, {**dict(ctx.env_kwargs or {}), "compression": kind})
+                raise ConfigError(
+                    f"baseline fixed_{compression} on a {inner.config.compression} env needs env_id"
+                )
+            env = make_env(ctx.env_id, {**dict(ctx.env_kwargs or {}), "compression": compression})
         action = params.get("action")
         if action is None:
             budgets = tuple(str(b) for b in env.unwrapped.config.budgets)  # type: ignore[attr-defined]
-            allowed = ("none",) if kind == "none" else tuple(b for b in budgets if b != "none")
+            allowed = ("none",) if compression == "none" else tuple(b for b in budgets if b != "none")
             action = best_fixed_action(env, allowed, seed=ctx.seed + CALIBRATION_SEED)[0]
         if isinstance(action, bool) or not isinstance(action, int):
-            raise ConfigError(f"fixed_{kind}: action must be an integer, got {action!r}")
+            raise ConfigError(f"fixed_{compression}: action must be an integer, got {action!r}")
         return FixedActionPolicy(int(action)), env, {"action": int(action)}
 
     return build

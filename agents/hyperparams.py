@@ -17,7 +17,7 @@ import yaml
 
 from splitgym.errors import ConfigError, suggest
 
-__all__ = ["ZOO_KEYS", "load_hyperparams", "parse_kv", "read_yaml_entry", "validate_hyperparams"]
+__all__ = ["ZOO_KEYS", "has_yaml", "load_hyperparams", "parse_kv", "read_yaml_entry", "validate_hyperparams"]
 
 ZOO_KEYS = ("n_timesteps", "policy", "n_envs")
 # Arguments that the runner sets itself and that a hyperparameter file must not set.
@@ -66,6 +66,11 @@ def load_hyperparams(
     params.update(overrides or {})
     validate_hyperparams(algo, algo_class, params, zoo_keys)
     return params, key
+
+
+def has_yaml(algo: str, folder: Path | None = None) -> bool:
+    """Whether ``hyperparams/<algo>.yml`` exists (shipped, or in ``folder``)."""
+    return _yaml_file(algo, folder).is_file()
 
 
 def read_yaml_entry(algo: str, env_id: str, folder: Path | None = None) -> tuple[dict[str, Any], str]:

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from importlib import resources
-from pathlib import Path
 
 from splitgym.agents.baselines import BASELINES
 from splitgym.agents.trainers.base import FitOptions, Request, Trainer
@@ -33,7 +31,6 @@ __all__ = [
     "Trainer",
     "algo_names",
     "get_trainer",
-    "has_yaml",
     "register",
     "registered",
 ]
@@ -82,8 +79,3 @@ def registered(trainer: Trainer) -> Iterator[Trainer]:
         yield trainer
     finally:
         del ALGOS[trainer.name]
-
-
-def has_yaml(algo: str) -> bool:
-    """Whether ``hyperparams/<algo>.yml`` is shipped."""
-    return Path(str(resources.files("splitgym.agents") / "hyperparams" / f"{algo}.yml")).is_file()

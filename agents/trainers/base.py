@@ -11,7 +11,7 @@ from typing import Any
 
 import gymnasium as gym
 
-from splitgym.agents.hyperparams import load_hyperparams
+from splitgym.agents.hyperparams import has_yaml, load_hyperparams, validate_hyperparams
 from splitgym.errors import ConfigError
 from splitgym.registration import FAMILIES
 
@@ -75,7 +75,12 @@ class Trainer(ABC):
         """The class whose constructor defines the hyperparameters."""
 
     def hyperparams(self, env_id: str, overrides: Mapping[str, Any] | None) -> tuple[dict[str, Any], str]:
-        """The YAML entry of ``env_id`` (``default`` otherwise) with ``overrides``, checked; and its key."""
+        """The YAML entry of ``env_id`` (``default`` otherwise; no file: none) with ``overrides``, checked
+        against :meth:`schema`; and the YAML key used (``"none"`` without a file)."""
+        if not has_yaml(self.name):
+            params = dict(overrides or {})
+            validate_hyperparams(self.name, self.schema(), params, self.zoo_keys)
+            return params, "none"
         return load_hyperparams(self.name, self.schema(), env_id, overrides, zoo_keys=self.zoo_keys)
 
     @abstractmethod

@@ -36,8 +36,7 @@ class BaselineTrainer(Trainer):
         return type(self.baseline)
 
     def hyperparams(self, env_id: str, overrides: Mapping[str, Any] | None) -> tuple[dict[str, Any], str]:
-        from splitgym.agents.hyperparams import read_yaml_entry
-        from splitgym.agents.registry import has_yaml
+        from splitgym.agents.hyperparams import has_yaml, read_yaml_entry
 
         params, key = read_yaml_entry(self.name, env_id) if has_yaml(self.name) else ({}, "none")
         params.update(overrides or {})

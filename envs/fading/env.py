@@ -23,32 +23,16 @@ from numpy.typing import NDArray
 
 from splitgym.envs.config import build_config
 from splitgym.envs.fading.config import DEFAULT_SCENARIO, FadingSplitConfig, scenario_config
+from splitgym.envs.fading.info import PER_SPLIT_KEYS, TABLE_KEYS, WEIGHT_KEYS
 from splitgym.envs.fading.process import SAMPLE_FIELDS, ProcessState, Sample
 from splitgym.envs.fading.tables import snr_index
 from splitgym.envs.fading.world import world_for
 
-__all__ = ["INFO_KEYS", "PER_SPLIT_KEYS", "PER_STEP_KEYS", "WEIGHT_KEYS", "FadingSplitEnv"]
+__all__ = ["FadingSplitEnv"]
 
+_OUTAGE = PER_SPLIT_KEYS.index("outage")
 BLOCK = 256  # requests simulated ahead per block
 BATCH_ROWS = 2048  # requests simulated ahead at a reset, in fresh episodes of one block each
-# info entries that depend on the requested split (in this order) and on the request only.
-PER_SPLIT_KEYS = (
-    "reward", "r_invalid", "quality", "quality_score", "load", "energy_j", "latency_s", "uplink_s", "outage",
-    "r_quality", "r_load", "r_energy", "r_latency",
-)  # fmt: skip
-_OUTAGE = PER_SPLIT_KEYS.index("outage")
-PER_STEP_KEYS = (
-    "snr_db",
-    "snr_est_db",
-    "rate_bps",
-    "distance_m",
-    "los",
-    "prompt_tokens",
-    "device_load",
-    "edge_load",
-)
-WEIGHT_KEYS = ("w_quality", "w_load", "w_energy", "w_latency", "w_invalid")
-INFO_KEYS = PER_SPLIT_KEYS + PER_STEP_KEYS + WEIGHT_KEYS  # the numeric info entries of a step, in order
 
 
 class FadingSplitEnv(gym.Env[NDArray[np.float32], np.int64]):
@@ -147,7 +131,7 @@ class FadingSplitEnv(gym.Env[NDArray[np.float32], np.int64]):
         rate = w.tables.rate_bps[snr_index(s.snr_db)]
         per_step = [s.snr_db, s.snr_est_db, rate, s.distance_m, s.los, s.prompt, s.device_load, s.edge_load]
         # One row of info values per (request, action): a step reads it with one .tolist().
-        table = np.empty((*out.reward.shape, len(INFO_KEYS)))
+        table = np.empty((*out.reward.shape, len(TABLE_KEYS)))
         for j, c in enumerate(cols):
             table[..., j] = c
         for j, c in enumerate(per_step, start=len(cols)):
@@ -183,7 +167,7 @@ class FadingSplitEnv(gym.Env[NDArray[np.float32], np.int64]):
         t, col = self._t, self._col
         split = self._fallback[self._row_list[t][col]][k]
         values = self._table[t, col, self._slot[split]].tolist()
-        info = dict(zip(INFO_KEYS, values, strict=True))
+        info = dict(zip(TABLE_KEYS, values, strict=True))
         reward = values[0]
         info["split"] = split
         info["requested_split"] = k

@@ -21,17 +21,12 @@ from gymnasium.vector.utils import batch_space
 from numpy.typing import NDArray
 
 from splitgym.envs.fading.config import DEFAULT_SCENARIO, scenario_config
+from splitgym.envs.fading.info import INFO_KEYS, WEIGHT_KEYS
 from splitgym.envs.fading.process import ProcessState, Sample
 from splitgym.envs.fading.world import world_for
 from splitgym.errors import ConfigError
 
-__all__ = ["INFO_KEYS", "FadingSplitVectorEnv"]
-
-INFO_KEYS = (
-    "split", "invalid", "quality", "quality_score", "load", "energy_j", "latency_s", "uplink_s", "outage",
-    "r_quality", "r_load", "r_energy", "r_latency", "r_invalid", "snr_db", "rate_bps", "distance_m",
-    "prompt_tokens",
-)  # fmt: skip
+__all__ = ["FadingSplitVectorEnv"]
 
 
 class FadingSplitVectorEnv(VectorEnv[NDArray[np.float32], NDArray[np.int64], NDArray[Any]]):
@@ -106,13 +101,16 @@ class FadingSplitVectorEnv(VectorEnv[NDArray[np.float32], NDArray[np.int64], NDA
         truncated = live & (self._steps >= self.config.max_steps)
         terminated = np.zeros(self.num_envs, dtype=bool)
         infos: dict[str, Any] = {}
+        rate = out.rate_bps
         values = {
-            "split": executed, "invalid": invalid, "quality": out.quality, "quality_score": out.quality_score,
-            "load": out.load, "energy_j": out.energy_j, "latency_s": out.latency_s, "uplink_s": out.uplink_s,
-            "outage": out.outage,
-            "r_quality": out.r_quality, "r_load": out.r_load, "r_energy": out.r_energy,
-            "r_latency": out.r_latency, "r_invalid": out.r_invalid, "snr_db": s.snr_db,
-            "rate_bps": out.rate_bps, "distance_m": s.distance_m, "prompt_tokens": s.prompt,
+            "reward": out.reward, "r_invalid": out.r_invalid, "quality": out.quality,
+            "quality_score": out.quality_score, "load": out.load, "energy_j": out.energy_j,
+            "latency_s": out.latency_s, "uplink_s": out.uplink_s, "outage": out.outage,
+            "r_quality": out.r_quality, "r_load": out.r_load, "r_energy": out.r_energy, "r_latency": out.r_latency,
+            "snr_db": s.snr_db, "snr_est_db": s.snr_est_db, "rate_bps": rate, "distance_m": s.distance_m,
+            "los": s.los, "prompt_tokens": s.prompt, "device_load": s.device_load, "edge_load": s.edge_load,
+            **{k: np.full(self.num_envs, getattr(self.config, k)) for k in WEIGHT_KEYS},
+            "split": executed, "requested_split": acts, "invalid": invalid,
         }  # fmt: skip
         for key in INFO_KEYS:
             infos[key] = values[key]

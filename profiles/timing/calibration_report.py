@@ -15,7 +15,13 @@ from splitgym.atomic import write_text_atomic
 from splitgym.profiles.timing.calibrated import CalibrationFit, default_fit
 from splitgym.tables import markdown_table, terminal_table
 
-__all__ = ["CalibrationReport", "calibration_report", "render_calibration_report", "write_calibration_report"]
+__all__ = [
+    "CalibrationReport",
+    "calibration_command",
+    "calibration_report",
+    "render_calibration_report",
+    "write_calibration_report",
+]
 
 POINT_COLUMNS = [
     "point", "device", "model", "precision", "format", "phase", "tokens", "measured", "predicted",
@@ -108,3 +114,13 @@ def render_calibration_report(report: CalibrationReport, *, points: bool = True,
         shown = _percent(report.points.drop(columns=["framework", "source"]))
         parts.append(terminal_table(shown, "Every point (tokens/s)", 1, width))
     return "\n".join(parts)
+
+
+def calibration_command(out_dir: str | Path | None = None, points: bool = True) -> str:
+    """``splitgym profile calibration``: the report rendered, and written into ``out_dir`` if given."""
+    report = calibration_report()
+    text = render_calibration_report(report, points=points)
+    if out_dir is not None:
+        written = write_calibration_report(report, out_dir)
+        text += "\nwritten: " + ", ".join(str(p) for p in written)
+    return text

@@ -81,6 +81,13 @@ def _scale(args: argparse.Namespace) -> int:
     return 0
 
 
+def _calibration(args: argparse.Namespace) -> int:
+    from splitgym.profiles.timing.calibration_report import calibration_command
+
+    print(calibration_command(args.out, points=not args.summary))
+    return 0
+
+
 def add_parser(sub: Any, parser_class: type[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("profile", help="measure profiles: reference model, accuracy, timings")
     psub = p.add_subparsers(dest="profile", required=True, parser_class=parser_class)
@@ -136,3 +143,10 @@ def add_parser(sub: Any, parser_class: type[argparse.ArgumentParser]) -> None:
     b.add_argument("--weights", default="float16", help="weight precision on the device")
     b.add_argument("--out", default="profiles-out/scaled", help="output folder (one subfolder per device)")
     b.set_defaults(func=_scale)
+
+    b = psub.add_parser(
+        "calibration", help="the timing model against published measurements: leave-one-out error per point"
+    )
+    b.add_argument("--out", help="folder for calibration_points.csv, calibration_summary.csv, calibration.md")
+    b.add_argument("--summary", action="store_true", help="print the summaries only, not every point")
+    b.set_defaults(func=_calibration)

@@ -12,7 +12,8 @@ from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
 
 import splitgym  # noqa: F401  (registers the IDs)
-from splitgym.envs.fading.vector import INFO_KEYS, FadingSplitVectorEnv
+from splitgym.envs.fading.info import INFO_KEYS
+from splitgym.envs.fading.vector import FadingSplitVectorEnv
 from splitgym.errors import ConfigError
 
 ID = "splitgym/FadingSplit-v0"
@@ -149,3 +150,12 @@ def test_info_keys_are_the_single_envs_keys() -> None:
     env.reset(seed=0)
     *_, info = env.step(1)
     assert set(INFO_KEYS) <= set(info)
+    vec = gym.make_vec(ID, num_envs=3, vectorization_mode="vector_entry_point")
+    vec.reset(seed=0)
+    *_, infos = vec.step(np.array([1, 2, 3]))
+    assert set(INFO_KEYS) <= set(infos) and all(infos["_" + k].all() for k in INFO_KEYS)
+    np.testing.assert_array_equal(infos["requested_split"], [1, 2, 3])
+    np.testing.assert_allclose(infos["w_quality"], env.unwrapped.config.w_quality)  # type: ignore[attr-defined]
+    # The single env's step has the same numbers as one of the vector env's, key for key.
+    for key in ("reward", "r_quality", "r_load", "latency_s", "snr_db", "snr_est_db", "los", "device_load"):
+        assert np.isfinite(float(info[key])) and np.isfinite(infos[key]).all(), key

@@ -141,7 +141,10 @@ def test_leave_one_out_error_meets_the_targets_except_the_phone(fit: Calibration
     # Xiaomi 14, reported in mlc-llm #1359 as anomalously slow) cannot be predicted from its decode point
     # and the priors (LOO 176 tok/s, +2400 %), so its median over two points is about 12 (1200 %).
     assert per_device["phone-sd8gen3"] > 10
-    assert fit.points.loc[fit.points["device"] == "phone-sd8gen3", "rel_error"].abs().max() < 0.3
+    # The shipped fit leaves that point out (DEFAULT_EXCLUDE), so it is predicted out of sample there too
+    # and the phone's own decode point is fitted.
+    phone = fit.points[fit.points["device"] == "phone-sd8gen3"].set_index("point")
+    assert not phone.loc[61, "in_fit"] and abs(phone.loc[62, "rel_error"]) < 0.05
 
 
 def test_excluded_points_are_predicted_out_of_sample() -> None:
@@ -201,3 +204,16 @@ def test_report_has_every_point_and_writes_csv_and_markdown(fit: CalibrationFit,
     assert len(pd.read_csv(tmp_path / "out" / "calibration_points.csv")) == len(fit.points)
     text = render_calibration_report(report, points=False)
     assert "Per device class and phase" in text and "phone-sd8gen3" in text
+
+
+def test_the_phone_runs_int4_faster_than_float16_in_the_shipped_fit() -> None:
+    """With the anomalous prefill point out of the fit the phone is memory-bound in decode again."""
+
+    def layer_ms(precision: str) -> float:
+        name = calibrated_profile_name("llama2-7b", "phone-sd8gen3", precision)
+        t = load_profile(CALIBRATED_DIR / "phone-sd8gen3" / f"{name}.csv").table
+        return float(
+            t[(t.component == "layer") & (t.phase == "decode") & (t.tokens == 512)]["median_ms"].iloc[0]
+        )
+
+    assert layer_ms("int4") < layer_ms("int8") < layer_ms("float16")
