@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.bootstrapped
 PIP    := $(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt
 
-.PHONY: install test test-fast lint typecheck demo profiles clean
+.PHONY: install test test-fast lint typecheck demo profiles results results-fast clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,30 @@ profiles: install
 		--name reference_bitflip_fp16 --out $(DATA)/accuracy
 	$(BIN)/splitgym profile accuracy --operator bitflip --param dtype:int8 --levels 0 2 4 6 8 10 12 14 16 \
 		--name reference_bitflip_int8 --out $(DATA)/accuracy
+
+# Regenerate the committed results in benchmarks/results/ (commands write there only when told to with --out;
+# every default output goes to the current directory). results-fast: the minutes-long ones; results: all
+# (hours on 2 cores: the benchmark suites train thousands of agents).
+RESULTS := benchmarks/results
+results-fast: install
+	$(BIN)/splitgym benchmark perf --out $(RESULTS)/perf
+	$(BIN)/splitgym profile calibration --out $(RESULTS)/calibration --summary
+	$(BIN)/splitgym benchmark run quick --out benchmark-results --report
+	for n in reference_erasure reference_fading reference_fading_noeq reference_bitflip_fp16 \
+		reference_bitflip_int8; do $(BIN)/splitgym profile plot accuracy/$$n --out $(RESULTS)/accuracy/$$n.png; done
+
+results: results-fast
+	$(BIN)/splitgym compress apply --method magnitude --tokens 8192 --calib-tokens 2048 --out $(RESULTS)/compression
+	$(BIN)/splitgym compress apply --method wanda --tokens 8192 --calib-tokens 2048 --out $(RESULTS)/compression/wanda
+	$(BIN)/splitgym compress apply --method magnitude --budgets 0:4 0:3 --tokens 8192 \
+		--out $(RESULTS)/compression/bits_only
+	$(BIN)/splitgym compress vote-channel --tokens 8192 --out $(RESULTS)/compression
+	$(BIN)/splitgym benchmark run compressed --out benchmark-results --report
+	$(BIN)/splitgym benchmark run paper --out benchmark-results --report
+	$(BIN)/splitgym benchmark paper-report --suite-out benchmark-results/paper --out $(RESULTS)/paper
+	$(BIN)/splitgym benchmark run model_based --out benchmark-results --report
+	$(BIN)/splitgym benchmark budget-sweep --real live:reference:erasure --budgets 5 10 20 30 40 --seeds 0 1 2 \
+		--episodes 30 --ppo-steps 50 100 200 500 1000 --out $(RESULTS)/model_based --name budget_sweep_live
 
 clean:
 	rm -rf $(VENV) build *.egg-info
