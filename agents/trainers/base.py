@@ -44,6 +44,8 @@ class FitOptions:
     eval_episodes: int = 20
     n_evaluations: int = 10
     verbose: int = 0
+    #: skip the manifest checks of files a resume loads (``--trust``)
+    trust: bool = False
 
 
 class Trainer(ABC):

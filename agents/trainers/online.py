@@ -179,28 +179,23 @@ class LinUCBTrainer(Trainer):
         self.schema()(probe, seed=request.seed, **request.agent_kwargs())  # checks the hyperparameters
 
     def fit(self, prepared: Any, request: Request, options: FitOptions) -> dict[str, Any]:
-        return train_linucb(
-            options.run,
-            request.env_id,
-            request.env_kwargs,
-            request.params,
-            request.steps,
-            request.seed,
-            options.progress,
-            options.tensorboard,
-        )
+        return self._learn(request, options, resume=False)
 
     def resume(self, request: Request, options: FitOptions) -> dict[str, Any]:
+        return self._learn(request, options, resume=True)
+
+    def _learn(self, request: Request, options: FitOptions, resume: bool) -> dict[str, Any]:
+        r = request
         return train_linucb(
             options.run,
-            request.env_id,
-            request.env_kwargs,
-            request.params,
-            request.steps,
-            request.seed,
+            r.env_id,
+            r.env_kwargs,
+            r.params,
+            r.steps,
+            r.seed,
             options.progress,
-            None,
-            resume=True,
+            options.tensorboard,
+            resume=resume,
         )
 
     def load(self, run: Path, request: Request, env: Any) -> tuple[Any, Any]:

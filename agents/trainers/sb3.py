@@ -8,7 +8,6 @@ The run folder (:mod:`splitgym.agents.runs`) gets ``model.zip``, ``monitor.csv``
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,8 +17,18 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from splitgym.agents import manifest
 from splitgym.agents.hyperparams import ZOO_KEYS
+from splitgym.agents.sb3_io import load_replay_buffer_npz, load_sb3, save_model_atomic
 from splitgym.agents.trainers.base import FitOptions, Request, Trainer
+from splitgym.agents.trainers.sb3_files import (
+    checkpoints,
+    make_monitored_vec_env,
+    replay_path,
+    restore_to_checkpoint,
+    safe_checkpoint_callback,
+    safe_eval_callback,
+)
 from splitgym.errors import ConfigError, suggest
 
 __all__ = ["ALGOS", "SB3Trainer", "algo_class", "reward_terms_callback"]
@@ -79,45 +88,33 @@ class _Setup:
     progress: bool
 
 
-CHECKPOINTS = "checkpoints"
-
-
-def _envs_and_callbacks(setup: _Setup, seed_offset: int, append: bool) -> tuple[Any, list[Any]]:
-    """Monitored training envs, the evaluation callback, the reward-term logger and checkpoints."""
-    from stable_baselines3.common.callbacks import CheckpointCallback, EvalCallback
-    from stable_baselines3.common.env_util import make_vec_env
+def _envs_and_callbacks(
+    setup: _Setup, seed_offset: int, append: bool
+) -> tuple[Any, list[Any]]:
+    """Monitored training envs, the evaluation callback, the reward-term logger and checkpoints (every
+    file crash-safe: :mod:`splitgym.agents.trainers.sb3_files`)."""
+    from stable_baselines3.common.callbacks import EvalCallback
 
     s = setup
-    venv = make_vec_env(
-        s.env_id,
-        n_envs=s.n_envs,
-        seed=s.seed + seed_offset,
-        env_kwargs=dict(s.env_kwargs),
-        monitor_dir=str(s.run),
-        monitor_kwargs={"info_keywords": s.info_keywords, "override_existing": not append},
+    venv = make_monitored_vec_env(
+        s.env_id, s.n_envs, s.seed + seed_offset, dict(s.env_kwargs), s.run, s.info_keywords, append
     )
-    eval_env = make_vec_env(
-        s.env_id, n_envs=1, seed=s.seed + 10_000 + seed_offset, env_kwargs=dict(s.env_kwargs)
-    )
+    eval_env = make_monitored_vec_env(s.env_id, 1, s.seed + 10_000 + seed_offset, dict(s.env_kwargs), None)
     eval_cls: Any = EvalCallback
     if s.algo in MASKABLE:
         from sb3_contrib.common.maskable.callbacks import MaskableEvalCallback
 
         eval_cls = MaskableEvalCallback
-    every = max(s.steps // max(s.n_evaluations, 1) // s.n_envs, 1)
-    eval_cb = eval_cls(
-        eval_env,
-        eval_freq=every,
-        n_eval_episodes=s.eval_episodes,
-        log_path=str(s.run),
-        best_model_save_path=str(s.run),
-        deterministic=True,
-        verbose=0,
+    every = _every(s)
+    eval_cb = safe_eval_callback(
+        eval_cls, s.run, eval_env, eval_freq=every, n_eval_episodes=s.eval_episodes, deterministic=True, verbose=0
     )
-    checkpoints = CheckpointCallback(
-        save_freq=every, save_path=str(s.run / CHECKPOINTS), name_prefix="model", save_replay_buffer=True
-    )
-    return venv, [eval_cb, reward_terms_callback(), checkpoints]
+    return venv, [eval_cb, reward_terms_callback(), safe_checkpoint_callback(s.run, every)]
+
+
+def _every(setup: _Setup) -> int:
+    """Calls between evaluations and checkpoints (the same steps: an evaluation's model is a checkpoint)."""
+    return max(setup.steps // max(setup.n_evaluations, 1) // setup.n_envs, 1)
 
 
 def _learn(
@@ -130,26 +127,28 @@ def _learn(
     resumed_from: int | None,
 ) -> dict[str, Any]:
     start = time.perf_counter()
-    model.learn(
-        steps,
-        callback=callbacks,
-        progress_bar=setup.progress,
-        tb_log_name=f"{setup.algo}_{setup.run.name}",
-        reset_num_timesteps=reset,
-    )
+    try:
+        model.learn(
+            steps,
+            callback=callbacks,
+            progress_bar=setup.progress,
+            tb_log_name=f"{setup.algo}_{setup.run.name}",
+            reset_num_timesteps=reset,
+        )
+        real = _venv_real_evaluations(venv)  # this session's, for a live quality model
+    finally:
+        venv.close()
+        callbacks[0].eval_env.close()
     seconds = time.perf_counter() - start
-    tmp = setup.run / ".model.tmp.zip"
-    model.save(tmp)
-    os.replace(tmp, setup.run / "model.zip")
+    path = setup.run / "model.zip"
+    manifest.record_bytes(setup.run, path, save_model_atomic(model, path))
     record: dict[str, Any] = {
         "timesteps": int(model.num_timesteps),
         "wall_time_s": round(seconds, 2),
-        "real_evaluations": _venv_real_evaluations(venv),  # this session's, for a live quality model
+        "real_evaluations": real,
     }
     if resumed_from is not None:
         record["resumed_from_timesteps"] = resumed_from
-    venv.close()
-    callbacks[0].eval_env.close()
     return record
 
 
@@ -161,19 +160,6 @@ def _venv_real_evaluations(venv: Any) -> int:
         return expensive_calls(venv.get_attr("quality_model"))
     except (AttributeError, ValueError):
         return 0
-
-
-def _latest_checkpoint(run: Path) -> tuple[Path, int] | None:
-    found = []
-    for path in (run / CHECKPOINTS).glob("model_*_steps.zip"):
-        try:
-            found.append((int(path.stem.split("_")[1]), path))
-        except (IndexError, ValueError):
-            continue
-    if not found:
-        return None
-    steps, path = max(found)
-    return path, steps
 
 
 def _info_keywords(probe: gym.Env[Any, Any], seed: int) -> tuple[str, ...]:
@@ -219,14 +205,16 @@ class SB3Trainer(Trainer):
             options.progress,
         )
 
-    def _model(self, request: Request, venv: Any, options: FitOptions) -> Any:
+    def _model(self, request: Request, venv: Any, options: FitOptions, seed: int | None = -1) -> Any:
+        """The model of ``request`` on ``venv`` (``seed``: the request's by default; ``None`` draws no
+        seed, for a model that only receives saved parameters)."""
         algo_kwargs = request.agent_kwargs(_RUNNER)
         tensorboard = str(options.tensorboard) if options.tensorboard else None
         try:
             return self.schema()(
                 request.params.get("policy", "MlpPolicy"),
                 venv,
-                seed=request.seed,
+                seed=request.seed if seed == -1 else seed,
                 verbose=options.verbose,
                 tensorboard_log=tensorboard,
                 **algo_kwargs,
@@ -237,9 +225,9 @@ class SB3Trainer(Trainer):
     def prepare(self, request: Request, probe: gym.Env[Any, Any]) -> tuple[str, ...]:
         from stable_baselines3.common.vec_env import DummyVecEnv
 
-        n_envs = request.params.get("n_envs", 1)
-        if isinstance(n_envs, bool) or not isinstance(n_envs, int) or n_envs < 1:
-            raise ConfigError(f"n_envs must be an integer >= 1, got {n_envs!r}")
+        from splitgym.agents.sb3_checks import check_sb3_hyperparams
+
+        check_sb3_hyperparams(self.name, self.schema(), request.params)
         # The model is built once on the probe, so a bad hyperparameter fails before any folder exists.
         self._model(request, DummyVecEnv([lambda: probe]), FitOptions(run=Path(".")))
         return _info_keywords(probe, request.seed)
@@ -250,7 +238,27 @@ class SB3Trainer(Trainer):
         model = self._model(request, venv, options)
         return _learn(setup, model, venv, callbacks, request.steps, reset=True, resumed_from=None)
 
+    def _restore(self, request: Request, options: FitOptions, steps: int, path: Path, venv: Any) -> Any:
+        """The model of checkpoint ``path`` (verified against the manifest, loaded weights-only) on
+        ``venv``, with its replay buffer for an off-policy algorithm; a ConfigError when it does not
+        verify or load."""
+        run = options.run
+        data = manifest.verified_bytes(run, path, trust=options.trust)
+        fresh = self._model(request, venv, options)
+        model = load_sb3(self.schema(), data, fresh, f"checkpoint {path}", env=venv)
+        if getattr(fresh, "replay_buffer", None) is not None:
+            buffer = replay_path(run, steps)
+            if not buffer.is_file():
+                raise ConfigError(f"checkpoint {path.name} has no replay buffer {buffer.name}")
+            load_replay_buffer_npz(
+                model.replay_buffer, manifest.verified_bytes(run, buffer, trust=options.trust), str(buffer)
+            )
+        return model
+
     def resume(self, request: Request, options: FitOptions) -> dict[str, Any]:
+        """From the newest checkpoint that verifies against the manifest and loads (newer ones that do
+        not, e.g. one cut short by a kill, are skipped and recorded in ``training.yml``); the run's files
+        are first made consistent with it (:func:`~splitgym.agents.trainers.sb3_files.restore_to_checkpoint`)."""
         from splitgym.agents.envs import make_env
 
         probe = make_env(request.env_id, request.env_kwargs)
@@ -259,29 +267,40 @@ class SB3Trainer(Trainer):
         finally:
             probe.close()
         setup = self._setup(request, options, keywords)
-        latest = _latest_checkpoint(options.run)
-        if latest is None:
+        skipped: list[str] = []
+        for done, path in checkpoints(options.run):
+            venv, callbacks = _envs_and_callbacks(setup, seed_offset=done, append=True)
+            try:
+                model = self._restore(request, options, done, path, venv)
+            except ConfigError as exc:
+                venv.close()
+                callbacks[0].eval_env.close()
+                skipped.append(f"{path.name}: {exc}")
+                continue
+            restore_to_checkpoint(options.run, done, setup.n_envs, callbacks[0], trust=options.trust)
+            remaining = max(request.steps - int(model.num_timesteps), 0)
+            record = _learn(
+                setup, model, venv, callbacks, remaining, reset=False, resumed_from=int(model.num_timesteps)
+            )
+            break
+        else:
+            restore_to_checkpoint(options.run, 0, setup.n_envs, None)
             venv, callbacks = _envs_and_callbacks(setup, seed_offset=0, append=False)
             model = self._model(request, venv, options)
-            return _learn(setup, model, venv, callbacks, request.steps, reset=True, resumed_from=0)
-        path, done = latest
-        venv, callbacks = _envs_and_callbacks(setup, seed_offset=done, append=True)
-        try:
-            model = self.schema().load(path, env=venv, device="cpu")
-        except (ValueError, KeyError, OSError, RuntimeError) as exc:
-            raise ConfigError(
-                f"--resume {options.run}: checkpoint {path.name} cannot be loaded: {exc}"
-            ) from None
-        buffer = path.with_name(f"model_replay_buffer_{done}_steps.pkl")
-        if buffer.is_file() and hasattr(model, "load_replay_buffer"):
-            model.load_replay_buffer(buffer)
-        remaining = max(request.steps - int(model.num_timesteps), 0)
-        return _learn(
-            setup, model, venv, callbacks, remaining, reset=False, resumed_from=int(model.num_timesteps)
-        )
+            record = _learn(setup, model, venv, callbacks, request.steps, reset=True, resumed_from=0)
+        if skipped:
+            record["skipped_checkpoints"] = skipped
+        return record
 
     def load(self, run: Path, request: Request, env: gym.Env[Any, Any]) -> tuple[Any, gym.Env[Any, Any]]:
+        """The saved model, weights-only (:func:`~splitgym.agents.sb3_io.load_sb3`); the caller has
+        verified the run folder against its manifest."""
+        from stable_baselines3.common.vec_env import DummyVecEnv
+
+        path = run / self.model_file
         try:
-            return self.schema().load(run / self.model_file, device="cpu"), env
-        except (ValueError, KeyError, OSError, RuntimeError) as exc:
-            raise ConfigError(f"{run}/{self.model_file} cannot be loaded: {exc}") from None
+            data = path.read_bytes()
+        except OSError as exc:
+            raise ConfigError(f"{path} cannot be loaded: {exc.strerror or exc}") from None
+        fresh = self._model(request, DummyVecEnv([lambda: env]), FitOptions(run=Path(".")), seed=None)
+        return load_sb3(self.schema(), data, fresh, str(path)), env

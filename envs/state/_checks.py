@@ -11,6 +11,7 @@ import math
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from splitgym.envs.checks import integer, scalar
 from splitgym.errors import ConfigError
 
 __all__ = [
@@ -37,27 +38,12 @@ def check_scalar(
     allow_inf: bool = False,
 ) -> float:
     """``value`` as a float after checking it is real, finite (unless ``allow_inf``) and in bounds."""
-    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        raise ConfigError(f"{name} must be a real number, got {value!r}")
-    x = float(value)
-    if math.isnan(x) or (math.isinf(x) and not allow_inf):
-        kind = "not NaN" if allow_inf else "finite"
-        raise ConfigError(f"{name} must be {kind}, got {x}")
-    checks = ((ge, ">=", x < (ge or 0.0)), (gt, ">", x <= (gt or 0.0)), (le, "<=", x > (le or 0.0)))
-    for bound, word, bad in (*checks, (lt, "<", x >= (lt or 0.0))):
-        if bound is not None and bad:
-            raise ConfigError(f"{name} must be {word} {bound:g}, got {x:g}")
-    return x
+    return scalar(name, value, ge=ge, gt=gt, le=le, lt=lt, allow_inf=allow_inf)
 
 
 def check_int(name: str, value: int, *, ge: int, le: int | None = None) -> int:
     """Check that ``value`` is an integer (not a bool) in ``[ge, le]``."""
-    allowed = f">= {ge}" if le is None else f"in [{ge}, {le}]"
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise ConfigError(f"{name} must be an integer {allowed}, got {value!r}")
-    if value < ge or (le is not None and value > le):
-        raise ConfigError(f"{name} must be an integer {allowed}, got {value}")
-    return int(value)
+    return integer(name, value, ge=ge, le=le)
 
 
 def check_finite(name: str, value: ArrayLike, *, ge: float | None = None) -> F64:

@@ -1,0 +1,88 @@
+"""Argument checks shared by the environment modules (the NR link layer, the state components, ...);
+every failure is a one-line ``ConfigError`` naming the parameter, the value and what is allowed.
+
+The numeric checks reuse :mod:`splitgym.envs.channels._validate` (which raises ``ValueError`` naming the
+parameter, the value and the bound) and re-raise its message as :class:`splitgym.errors.ConfigError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from splitgym.envs.channels._validate import check_array, check_int, check_scalar
+from splitgym.errors import ConfigError, suggest
+
+__all__ = ["array", "choice", "integer", "integer_array", "scalar"]
+
+
+def array(
+    name: str,
+    value: ArrayLike,
+    *,
+    ge: float | None = None,
+    gt: float | None = None,
+    le: float | None = None,
+    lt: float | None = None,
+    allow_inf: bool = False,
+) -> NDArray[np.float64]:
+    """``value`` as a float64 array (finite unless ``allow_inf``) within the bounds, else ``ConfigError``."""
+    try:
+        return check_array(name, value, ge=ge, gt=gt, le=le, lt=lt, allow_inf=allow_inf)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def scalar(
+    name: str,
+    value: float,
+    *,
+    ge: float | None = None,
+    gt: float | None = None,
+    le: float | None = None,
+    lt: float | None = None,
+    allow_inf: bool = False,
+) -> float:
+    """One real number (finite unless ``allow_inf``) within the bounds, else ``ConfigError``."""
+    if isinstance(value, bool):
+        raise ConfigError(f"{name} must be a real number, got {value!r}")
+    try:
+        if allow_inf:
+            out = check_array(name, value, ge=ge, gt=gt, le=le, lt=lt, allow_inf=True)
+            if out.ndim != 0:
+                raise ValueError(f"{name} must be a single number, got an array of shape {out.shape}")
+            return float(out)
+        return check_scalar(name, value, ge=ge, gt=gt, le=le, lt=lt)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def integer(name: str, value: int, *, ge: int, le: int | None = None) -> int:
+    """An integer (not a bool) in ``[ge, le]``, else ``ConfigError``."""
+    try:
+        out = check_int(name, value, ge=ge)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    if le is not None and out > le:
+        raise ConfigError(f"{name} must be <= {le}, got {out}")
+    return out
+
+
+def integer_array(name: str, value: ArrayLike, *, ge: int, le: int) -> NDArray[np.int64]:
+    """An array of integers in ``[ge, le]`` (floats with integral values accepted), else ``ConfigError``."""
+    arr = array(name, value, ge=ge, le=le)
+    if np.any(arr != np.round(arr)):
+        bad = arr[arr != np.round(arr)].flat[0]
+        raise ConfigError(f"{name} must be an integer in [{ge}, {le}], got {bad:g}")
+    return arr.astype(np.int64)
+
+
+def choice(name: str, value: str, allowed: Iterable[str]) -> str:
+    """``value`` if it is one of ``allowed`` (exact match), else ``ConfigError`` listing them."""
+    options = list(allowed)
+    if not isinstance(value, str) or value not in options:
+        hint = suggest(value, options) if isinstance(value, str) else ""
+        raise ConfigError(f"{name} must be one of {', '.join(options)}; got {value!r}{hint}")
+    return value
