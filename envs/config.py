@@ -13,7 +13,7 @@ import math
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-from splitgym.errors import ConfigError, suggest
+from splitgym.errors import ConfigError, UnknownParameterError, suggest
 
 __all__ = [
     "build_config",
@@ -35,7 +35,9 @@ def build_config(cls: type[C], base: C | None, overrides: Mapping[str, Any], own
     names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
     for key in overrides:
         if key not in names:
-            raise ConfigError(f"{owner}: unknown parameter {key!r}{suggest(key, names)}; allowed: {names}")
+            raise UnknownParameterError(
+                f"{owner}: unknown parameter {key!r}{suggest(key, names)}; allowed: {names}"
+            )
     values = {k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()}
     if base is None:
         return cls(**values)

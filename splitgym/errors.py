@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
-__all__ = ["ConfigError", "ProfileError", "SplitGymError", "suggest"]
+__all__ = ["ConfigError", "ProfileError", "SplitGymError", "UnknownParameterError", "suggest"]
 
 
 class SplitGymError(ValueError):
@@ -18,6 +18,12 @@ class SplitGymError(ValueError):
 
 class ConfigError(SplitGymError):
     """An environment, agent or command-line parameter has a value that is not allowed."""
+
+
+class UnknownParameterError(ConfigError, TypeError):
+    """A keyword argument that the environment or agent does not take. Also a ``TypeError``, as Python
+    raises for an unexpected keyword, so wrappers that probe a constructor with a keyword (TorchRL's
+    ``GymEnv``, for one) see what they expect."""
 
 
 class ProfileError(SplitGymError):

@@ -69,3 +69,16 @@ def test_async_vector_env_steps(env_id: str) -> None:
         assert envs.single_observation_space.contains(obs[0])
     finally:
         envs.close()
+
+
+def test_an_unknown_keyword_is_both_a_config_error_and_a_type_error() -> None:
+    """Wrappers that probe ``gym.make(ID, some_kwarg=...)`` expect ``TypeError`` (TorchRL's GymEnv)."""
+    import gymnasium as gym
+    import pytest
+
+    from splitgym.errors import ConfigError, UnknownParameterError
+
+    for env_id in ("splitgym/PaperSplit-v0", "splitgym/FadingSplit-v0", "splitgym/CompressedSplit-v0"):
+        with pytest.raises(TypeError, match="unknown parameter 'nonsense'") as info:
+            gym.make(env_id, nonsense=1)
+        assert isinstance(info.value, ConfigError) and isinstance(info.value, UnknownParameterError)
