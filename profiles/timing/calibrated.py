@@ -78,6 +78,8 @@ DEVICE_KINDS: dict[str, str] = {
     "a100-80gb": "datacentre-gpu",
     "h100-sxm": "datacentre-gpu",
     "h100-pcie": "datacentre-gpu",
+    "phone-sd8gen3-cpu": "phone",
+    "phone-sd8gen3-npu": "phone",
 }
 QUANTISED = ("int8", "int4")
 PRIORS: dict[str, float] = {
@@ -441,9 +443,11 @@ def fit_calibration(
 
 
 # Points kept in the calibration set and its report but left out of the shipped fit, with the reason:
-# 61, phone-sd8gen3 prefill 7 tok/s (MLC LLM Android, mlc-llm issue #1359), which that thread itself calls
-# anomalously slow; fitted, it drives the phone's compute efficiency to 0.057 and makes its int4 decode
-# slower than float16. Its leave-one-out error stays in the report (predicted out of sample).
+# 61, phone-sd8gen3 (the Adreno 750 GPU) prefill 7 tok/s (MLC LLM Android, mlc-llm issue #1359), which that
+# thread itself calls anomalously slow. The GPU's llama.cpp OpenCL rates (points 63-64, llama.cpp #14987)
+# confirm it: fitted without it, the GPU's model puts that 7B prefill at 39 tok/s (5.5x); fitted with it,
+# point 61 stays at +142 % in sample while it halves the GPU's compute efficiency and drags point 63 to
+# -54 %. Its leave-one-out error stays in the report (predicted out of sample).
 DEFAULT_EXCLUDE: tuple[int, ...] = (61,)
 
 

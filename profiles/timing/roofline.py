@@ -80,7 +80,8 @@ DEVICES: dict[str, DeviceClass] = {
         DeviceClass(
             "phone-sd8gen3", {"float32": 4.6e12, "float16": 4.6e12}, 76.8e9, 5.0, _GPU_OVERHEAD,
             "dossier §2.2: Adreno 750 3-5 TFLOPS (not published; 4.6 used for both precisions, as in the "
-            "§2.4 table); 64-bit LPDDR5X-4800 [D]; 3-8 W sustained SoC [K]",
+            "§2.4 table); 64-bit LPDDR5X-4800 [D]; 3-8 W sustained SoC [K]; the class of the GPU (OpenCL "
+            "runtimes: MLC LLM, llama.cpp); the CPU and NPU are phone-sd8gen3-cpu and phone-sd8gen3-npu",
         ),
         DeviceClass(
             "jetson-orin-nano-super", {"float32": 2.09e12, "float16": 16.7e12}, 102e9, 25.0, _GPU_OVERHEAD,
@@ -130,6 +131,24 @@ DEVICES: dict[str, DeviceClass] = {
             "h100-pcie", {"float32": 51e12, "float16": 756e12}, 2.0e12, 350.0, _GPU_OVERHEAD,
             "NVIDIA H100 PCIe product brief PB-11133-001 (350 W TDP, > 2000 GB/s) and spec table: FP16 "
             "tensor 1513 TFLOPS with sparsity, 756 dense; FP32 51 TFLOPS [S]",
+        ),
+        # The other execution units of the Snapdragon 8 Gen 3 (phone-sd8gen3 is its Adreno 750 GPU): the
+        # published rates of each unit differ (issue 15), so each is a class of its own on the same DRAM.
+        DeviceClass(
+            "phone-sd8gen3-cpu", {"float32": 0.39e12, "float16": 0.78e12}, 76.8e9, 5.0, 0.01e-3,
+            "Snapdragon 8 Gen 3 Kryo CPU: 1x Cortex-X4 3.3 GHz + 3x A720 3.2 GHz + 2x A720 3.0 GHz + 2x A520 "
+            "2.3 GHz (Qualcomm launch specs [S]); FP16 peak = sum over cores of FMA lanes x 2 FLOP x clock, "
+            "with 4x128-bit ASIMD pipes per X4, 2x128-bit per A720, 2x64-bit per A520 [K: Arm core guides]: "
+            "211 + 499 + 74 = 0.78 TFLOPS, FP32 half of it [D]; 64-bit LPDDR5X-4800 76.8 GB/s as "
+            "phone-sd8gen3 [D]; 5 W [K]; overhead 0.01 ms "
+            "(thread synchronisation, as raspberry-pi-5) [A]",
+        ),
+        DeviceClass(
+            "phone-sd8gen3-npu", {"float32": 45e12, "float16": 45e12}, 76.8e9, 5.0, _GPU_OVERHEAD,
+            "Snapdragon 8 Gen 3 Hexagon NPU (HTP v75): Qualcomm publishes no TOPS figure; 45 TOPS INT8 as "
+            "quoted by third-party spec pages, used as the peak of the w4a16 path (η_c absorbs the 16-bit "
+            "activation rate) and, for want of a float32 path, also as the float32 entry [A]; 64-bit "
+            "LPDDR5X-4800 76.8 GB/s as phone-sd8gen3 [D]; 5 W [K]",
         ),
     )
 }  # fmt: skip

@@ -132,19 +132,42 @@ def test_fit_recovers_known_parameters_from_points_the_model_generated() -> None
     assert got.points["rel_error"].abs().max() < 0.03
 
 
-def test_leave_one_out_error_meets_the_targets_except_the_phone(fit: CalibrationFit) -> None:
+PHONE_UNITS = ("phone-sd8gen3", "phone-sd8gen3-cpu", "phone-sd8gen3-npu")  # Adreno GPU, Kryo CPU, Hexagon NPU
+
+
+def test_leave_one_out_error_meets_the_targets_except_the_phone_gpu(fit: CalibrationFit) -> None:
     overall = fit.loo_summary()
     assert overall["decode_median_abs"] <= 0.15 and overall["prefill_median_abs"] <= 0.25, overall
     per_device = fit.points.assign(a=fit.points["loo_rel_error"].abs()).groupby("device")["a"].median()
+    # Every class meets the per-class target but the phone's GPU, the CPU and NPU of the phone included.
     assert (per_device.drop("phone-sd8gen3") <= 0.35).all(), per_device
-    # The data contradict the per-class target for the phone: its only prefill point (7 tok/s, MLC on a
-    # Xiaomi 14, reported in mlc-llm #1359 as anomalously slow) cannot be predicted from its decode point
-    # and the priors (LOO 176 tok/s, +2400 %), so its median over two points is about 12 (1200 %).
-    assert per_device["phone-sd8gen3"] > 10
-    # The shipped fit leaves that point out (DEFAULT_EXCLUDE), so it is predicted out of sample there too
-    # and the phone's own decode point is fitted.
+    assert per_device["phone-sd8gen3-cpu"] <= 0.35 and per_device["phone-sd8gen3-npu"] <= 0.35
+    # The data contradict the target for the phone's GPU: besides the anomalous MLC prefill (point 61),
+    # its fitted points are one 7B decode (MLC) and one Qwen2.5-0.5B prefill and decode (llama.cpp
+    # OpenCL); each small-model point is the only one that pins the GPU's per-layer overhead (about
+    # 0.8 ms) or its compute efficiency, so out of sample it falls back on the priors (+118 %, +241 %).
+    assert per_device["phone-sd8gen3"] > 1.0, per_device
     phone = fit.points[fit.points["device"] == "phone-sd8gen3"].set_index("point")
-    assert not phone.loc[61, "in_fit"] and abs(phone.loc[62, "rel_error"]) < 0.05
+    assert phone.loc[[63, 64], "loo_rel_error"].min() > 0.5
+    # The shipped fit leaves point 61 out (DEFAULT_EXCLUDE) and still fits the GPU's other points.
+    assert not phone.loc[61, "in_fit"] and phone.loc[[62, 63, 64], "rel_error"].abs().max() < 0.1
+
+
+def test_the_phone_execution_units_are_classes_of_their_own(fit: CalibrationFit) -> None:
+    """The CPU, GPU and NPU of the Snapdragon 8 Gen 3 share the DRAM but not the efficiencies: the NPU's
+    published 7B prefill (684.57 tok/s) is far above the GPU's model of it, and the CPU class has no
+    prefill point to borrow."""
+    bandwidth = {DEVICES[d].bandwidth for d in PHONE_UNITS}
+    assert bandwidth == {76.8e9}
+    counts = fit.points.groupby("device").size()
+    assert counts["phone-sd8gen3-npu"] == 4 and counts["phone-sd8gen3-cpu"] == 2
+    npu = fit.device("phone-sd8gen3-npu")
+    gpu = fit.device("phone-sd8gen3")
+    npu_prefill = model_rate("llama2-7b", npu, "int4", "prefill", 1024)
+    gpu_prefill = model_rate("llama2-7b", gpu, "int4", "prefill", 1024)
+    assert npu_prefill == pytest.approx(684.57, rel=0.25) and npu_prefill > 5 * gpu_prefill
+    for d in PHONE_UNITS:  # 7B int4 decode on every unit: 8-16 tok/s as published (10, 11.55, 12.85)
+        assert 8 < model_rate("llama2-7b", fit.device(d), "int4", "decode", 64) < 16, d
 
 
 def test_excluded_points_are_predicted_out_of_sample() -> None:
@@ -152,7 +175,8 @@ def test_excluded_points_are_predicted_out_of_sample() -> None:
     got = fit_calibration(prof, loo=False, exclude=[61])  # the phone's prefill point
     row = got.points.set_index("point").loc[61]
     assert not row["in_fit"] and got.points["in_fit"].sum() == len(prof.table) - 1
-    assert row["predicted"] > 5 * row["tokens_per_s"]  # the roofline prior is far above 7 tok/s
+    # The GPU's llama.cpp OpenCL prefill (point 63) puts the 7B prefill far above the reported 7 tok/s.
+    assert row["predicted"] > 5 * row["tokens_per_s"]
 
 
 def test_fitted_efficiencies_respect_their_bounds(fit: CalibrationFit) -> None:
@@ -206,12 +230,13 @@ def test_report_has_every_point_and_writes_csv_and_markdown(fit: CalibrationFit,
     assert "Per device class and phase" in text and "phone-sd8gen3" in text
 
 
-def test_the_phone_runs_int4_faster_than_float16_in_the_shipped_fit() -> None:
-    """With the anomalous prefill point out of the fit the phone is memory-bound in decode again."""
+@pytest.mark.parametrize("device", PHONE_UNITS)
+def test_the_phone_runs_int4_faster_than_float16_in_the_shipped_fit(device: str) -> None:
+    """With the anomalous prefill point out of the fit every phone unit is memory-bound in decode."""
 
     def layer_ms(precision: str) -> float:
-        name = calibrated_profile_name("llama2-7b", "phone-sd8gen3", precision)
-        t = load_profile(CALIBRATED_DIR / "phone-sd8gen3" / f"{name}.csv").table
+        name = calibrated_profile_name("llama2-7b", device, precision)
+        t = load_profile(CALIBRATED_DIR / device / f"{name}.csv").table
         return float(
             t[(t.component == "layer") & (t.phase == "decode") & (t.tokens == 512)]["median_ms"].iloc[0]
         )
