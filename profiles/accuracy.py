@@ -19,11 +19,17 @@ from splitgym.errors import ConfigError
 from splitgym.profiles.live import LiveQualityModel
 from splitgym.profiles.profile import write_profile
 
-__all__ = ["DEFAULT_LEVELS", "measure_accuracy_profile", "sweep_accuracy"]
+__all__ = ["DEFAULT_LEVELS", "LEVEL_UNITS", "measure_accuracy_profile", "sweep_accuracy"]
 
 DEFAULT_LEVELS: dict[str, tuple[float, ...]] = {
     "impairment": tuple(round(0.02 * i, 2) for i in range(16)),  # 0 .. 0.30, the paper's range
     "snr_db": tuple(float(v) for v in range(-10, 31, 5)),  # -10 .. 30 dB
+    "activation_bits": (4.0, 8.0, 16.0),  # int4, int8, fp16 hidden states (the v1 digital link)
+}
+LEVEL_UNITS: dict[str, str] = {
+    "impairment": "element-erasure probability",
+    "snr_db": "symbol SNR Es/N0 (dB)",
+    "activation_bits": "bits per element of the sent hidden state (16 = fp16; else int, absmax per token)",
 }
 
 
@@ -85,7 +91,7 @@ def accuracy_metadata(live: LiveQualityModel, name: str, repeats: int, seconds: 
         "axes": [level, "split"],
         "operator": live.operator.describe(),
         "units": {
-            level: "element-erasure probability" if level == "impairment" else "symbol SNR Es/N0 (dB)",
+            level: LEVEL_UNITS.get(level, level),
             "split": "decoder layers on the device (count)",
             "quality": "1 - PPL/PPL_clean (dimensionless), mean over repeats",
             "quality_std": "standard deviation over repeats",

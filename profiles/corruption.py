@@ -14,6 +14,11 @@ state the edge receives. ``level`` is on the operator's :attr:`~ChannelOperator.
   uncoded BER of ``modulation`` over AWGN at that SNR (:func:`splitgym.envs.channels.ber_awgn`), and the
   receiver sanitises: NaN/Inf become 0 and values are clamped to ``±clamp`` (the calibrated largest clean
   magnitude at the split, times ``margin``).
+* :class:`ActivationQuant` (``"activation_bits"``, the precision of the sent hidden state): ``16`` casts to
+  fp16 and back; ``b < 16`` quantises each token's vector symmetrically with one absmax scale per token
+  (``s = max|y| / (2^(b-1) - 1)``, ``q = clamp(round(y / s))``, sent beside it in fp16) and the edge
+  dequantises ``q s``. Deterministic (no draws): it is the loss of a digital link that delivers the bits
+  exactly, so it depends on the precision only, never on the SNR.
 """
 
 from __future__ import annotations
@@ -25,7 +30,16 @@ from typing import Any
 from splitgym.envs.channels.link import MODULATIONS, ber_awgn, db_to_linear
 from splitgym.errors import ConfigError, suggest
 
-__all__ = ["OPERATORS", "BitFlip", "ChannelOperator", "Erasure", "Fading", "add_awgn", "make_operator"]
+__all__ = [
+    "OPERATORS",
+    "ActivationQuant",
+    "BitFlip",
+    "ChannelOperator",
+    "Erasure",
+    "Fading",
+    "add_awgn",
+    "make_operator",
+]
 
 
 def _check_level(name: str, level: float, low: float, high: float) -> float:
@@ -169,11 +183,36 @@ class BitFlip(ChannelOperator):
         return out
 
 
-OPERATORS: dict[str, type[ChannelOperator]] = {"erasure": Erasure, "fading": Fading, "bitflip": BitFlip}
+class ActivationQuant(ChannelOperator):
+    """Per-token symmetric absmax quantisation of the hidden state to ``level`` bits (16: fp16 cast)."""
+
+    level_name = "activation_bits"
+    BITS = (4.0, 8.0, 16.0)  # int4, int8, fp16: the precisions a v1 device may send
+
+    def apply(self, y: Any, level: float, gen: Any, clamp: float | None = None) -> Any:
+        import torch
+
+        bits = _check_level("activation_bits", level, 2.0, 16.0)
+        if bits != int(bits):
+            raise ConfigError(f"activation_bits must be an integer number of bits, got {level!r}")
+        if bits == 16.0:
+            return y.to(torch.float16).to(y.dtype)
+        top = 2.0 ** (int(bits) - 1) - 1.0
+        scale = (y.abs().amax(dim=-1, keepdim=True).to(torch.float16).to(y.dtype) / top).clamp_min(1e-12)
+        return torch.round(y / scale).clamp(-top, top) * scale
+
+
+OPERATORS: dict[str, type[ChannelOperator]] = {
+    "erasure": Erasure,
+    "fading": Fading,
+    "bitflip": BitFlip,
+    "activation": ActivationQuant,
+}
 
 
 def make_operator(spec: str | ChannelOperator, **params: Any) -> ChannelOperator:
-    """An operator from its name (``erasure``, ``fading``, ``bitflip``) and parameters, or as given."""
+    """An operator from its name (``erasure``, ``fading``, ``bitflip``, ``activation``) and parameters, or
+    as given."""
     if isinstance(spec, ChannelOperator):
         return spec
     if spec not in OPERATORS:

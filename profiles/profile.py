@@ -89,6 +89,7 @@ class ProfileSchema:
 CHANNEL_AXIS_RANGES: dict[str, tuple[float, float]] = {
     "impairment": (0.0, 1.0),
     "snr_db": (-60.0, 100.0),
+    "activation_bits": (1.0, 32.0),  # precision of the sent hidden state (v1 digital link)
 }
 
 SCHEMAS: dict[str, ProfileSchema] = {

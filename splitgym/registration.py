@@ -47,6 +47,45 @@ _SCENARIOS = {
 }
 
 
+_SPLIT_V1 = "splitgym.envs.split.env:FadingSplitV1Env"
+_SPLIT_V1_VEC = "splitgym.envs.split.vector:FadingSplitV1VectorEnv"
+
+
+# The v1 scenarios (envs/split/config.py SCENARIOS holds their configurations; a test checks both agree).
+V1_SCENARIOS = {
+    "Pedestrian": "Qwen2-0.5B int4 on a phone + A100 edge, NR TDD link, 3 km/h UMi (proxy quality)",
+    "Vehicular": "Qwen2-0.5B int4 on a phone + A100 edge, NR TDD, 50 km/h UMi up to 400 m (proxy quality)",
+    "TinyLlama": "TinyLlama-1.1B int4 on a phone + A100 edge, NR TDD link, 3 km/h (proxy quality)",
+    "Llama7B": "Llama-2-7B int4 on a Jetson Orin Nano Super + A100 edge, NR TDD link, prompts to 512 (proxy)",
+    "Reference": "the reference LLM (measured quality) on a phone + A100 edge, NR TDD link, 3 km/h",
+}
+
+
+def _v1_entries() -> tuple[EnvEntry, ...]:
+    default = EnvEntry(
+        "splitgym/FadingSplit-v1",
+        _SPLIT_V1,
+        "split",
+        "v1 physics (NR link, token round trips, TR 38.840 energy); the Pedestrian scenario",
+        {"scenario": "Pedestrian"},
+        _SPLIT_V1_VEC,
+    )
+    return (
+        default,
+        *(
+            EnvEntry(
+                f"splitgym/FadingSplit-{name}-v1",
+                _SPLIT_V1,
+                "split",
+                summary,
+                {"scenario": name},
+                _SPLIT_V1_VEC,
+            )
+            for name, summary in V1_SCENARIOS.items()
+        ),
+    )
+
+
 ENVS: tuple[EnvEntry, ...] = (
     EnvEntry(
         "splitgym/PaperSplit-v0",
@@ -80,6 +119,7 @@ ENVS: tuple[EnvEntry, ...] = (
         "compressed",
         "Edge-LLM: split, LUC compression budget and answer mode (edge, device exit, vote), fading channel",
     ),
+    *_v1_entries(),
 )
 
 

@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from splitgym.cli import benchmark, compress, demo, envs, evaluate, profile, train
+from splitgym.cli import benchmark, compress, demo, envs, evaluate, physics, profile, train
 from splitgym.cli.common import Parser
 from splitgym.errors import SplitGymError
 
@@ -23,7 +23,7 @@ __all__ = ["build_parser", "main"]
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="splitgym", description="Split LLM inference at the wireless edge.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
-    for module in (envs, train, evaluate, demo):
+    for module in (envs, train, evaluate, demo, physics):
         module.add_parser(sub)
     for grouped in (benchmark, profile, compress):
         grouped.add_parser(sub, Parser)
@@ -33,6 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command ``argv`` (default: the process arguments); the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    if not sys.stderr.isatty():  # no Hugging Face "Loading weights" bars in logs: errors stay one line
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     args = build_parser().parse_args(argv)
     args.argv = argv
     try:

@@ -20,7 +20,7 @@ from splitgym.errors import ConfigError, SplitGymError
 from splitgym.profiles.profile import load_bundled
 from splitgym.profiles.timing.catalogue import get_architecture
 
-IDS = [i for i in splitgym.env_ids() if "FadingSplit" in i]
+IDS = [i for i in splitgym.env_ids() if "FadingSplit" in i and i.endswith("-v0")]
 
 
 def test_every_scenario_is_registered_with_a_vector_entry_point() -> None:
@@ -33,6 +33,8 @@ def test_every_scenario_is_registered_with_a_vector_entry_point() -> None:
 def test_checkers_pass_with_warnings_as_errors(env_id: str) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
+        # v0 has a v1 successor, so Gymnasium says v0 is out of date: that warning is meant for users.
+        warnings.filterwarnings("ignore", message=".*is out of date", category=DeprecationWarning)
         env = gym.make(env_id)
         gym_check_env(env.unwrapped)
         sb3_check_env(env.unwrapped, warn=True)

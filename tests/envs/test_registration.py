@@ -17,12 +17,15 @@ IDS = splitgym.env_ids()
 
 def test_every_id_is_registered_with_a_string_entry_point() -> None:
     fading = [f"splitgym/FadingSplit-{s}-v0" for s in ("Pedestrian", "Vehicular", "BitFlip", "Llama7B")]
+    v1 = [f"splitgym/FadingSplit-{s}-v1" for s in ("Pedestrian", "Vehicular", "TinyLlama", "Llama7B", "Reference")]
     assert [
         "splitgym/PaperSplit-v0",
         "splitgym/PaperSplitDirect-v0",
         "splitgym/FadingSplit-v0",
         *fading,
         "splitgym/CompressedSplit-v0",
+        "splitgym/FadingSplit-v1",
+        *v1,
     ] == IDS
     for env_id in IDS:
         spec = gym.spec(env_id)
@@ -82,3 +85,10 @@ def test_an_unknown_keyword_is_both_a_config_error_and_a_type_error() -> None:
         with pytest.raises(TypeError, match="unknown parameter 'nonsense'") as info:
             gym.make(env_id, nonsense=1)
         assert isinstance(info.value, ConfigError) and isinstance(info.value, UnknownParameterError)
+
+
+def test_the_v1_scenarios_registered_are_the_configured_ones() -> None:
+    from splitgym.envs.split.config import SCENARIO_SUMMARIES, SCENARIOS
+    from splitgym.registration import V1_SCENARIOS
+
+    assert V1_SCENARIOS == SCENARIO_SUMMARIES and set(V1_SCENARIOS) == set(SCENARIOS)

@@ -1,0 +1,349 @@
+"""The v1 split world (envs/split): fading counted once, a hand-computed request, causality, checkers,
+seeding, bad input, monotone quality profiles, and the native vector env against single envs."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env as gym_check_env
+from stable_baselines3.common.env_checker import check_env as sb3_check_env
+
+import splitgym
+from splitgym.envs.channels.nr import (
+    effective_sinr_db,
+    transport_block_error_rate,
+    transport_block_size,
+)
+from splitgym.envs.split.channel import Request
+from splitgym.envs.split.config import SCENARIOS, SplitConfig, scenario_config
+from splitgym.envs.split.observation import observe, tail_columns
+from splitgym.envs.split.world import SplitWorld, world_for
+from splitgym.envs.state.radio import RadioParams, active_energy_j
+from splitgym.errors import ConfigError
+from splitgym.profiles.profile import bundled_profiles, load_bundled
+from splitgym.profiles.quality import TableQualityModel
+
+V1_IDS = ["splitgym/FadingSplit-v1", *(f"splitgym/FadingSplit-{s}-v1" for s in SCENARIOS)]
+SMALL = {"pool_size": 6, "horizon_s": 1.5}
+
+
+def small(**overrides: Any) -> SplitWorld:
+    return world_for(scenario_config("Reference", **{**SMALL, **overrides}))
+
+
+def request(world: SplitWorld, snr_db: float, r: int = 0, level: int = 0, los: bool = False) -> Request:
+    one = np.ones(1)
+    return Request(
+        distance_m=one * 50, los=np.array([los]), path_loss_db=one * 90, tx_power_dbm=one * 23,
+        snr_db=one * snr_db, snr_est_db=one * snr_db, prompt_level=np.array([level]),
+        fading_r=np.array([r]), device_load=one * 0, edge_load=one * 0,
+    )  # fmt: skip
+
+
+# -- fading counted once (nr link) ---------------------------------------------------------------------
+def _first_tx_nack(world: SplitWorld, snr_db: float) -> tuple[np.ndarray, np.ndarray]:
+    """(MCS, NACK) of every first transmission of the trace at an SNR bin, NLOS, all realisations."""
+    link = world.link
+    b = int(np.argmin(np.abs(world.snr_bins_db - snr_db)))
+    rows = np.flatnonzero((link.los_p == 0) & (link.bin_p == b))
+    return link.mcs[rows].ravel(), ~link.ack0[rows].ravel()
+
+
+def test_nr_fading_off_reads_the_awgn_curve_at_s() -> None:
+    w = small(fading=False, snr_bin_db=1.0)
+    s = 8.0
+    mcs, nack = _first_tx_nack(w, s)
+    tb = transport_block_size(w.link.n_prb, mcs, "64qam")
+    p = transport_block_error_rate(s, mcs, tb, "64qam")  # the AWGN curve at s itself
+    n = nack.size
+    se = math.sqrt(max(p.mean() * (1 - p.mean()), 1e-4) / n)
+    assert abs(nack.mean() - p.mean()) < 4 * se
+    # The quality of every delivered request is the profile's, whatever the SNR (bits arrive exactly).
+    for snr in (0.0, 10.0, 30.0):
+        out = w.evaluate(request(w, snr), np.array([6]))
+        if not out.outage[0]:
+            assert out.quality_score[0] == pytest.approx(w.quality.score[6])
+
+
+def test_nr_fading_on_matches_a_separate_fading_average() -> None:
+    # A CSI delay far beyond the coherence time makes the MCS independent of the current block's fading,
+    # so the NACK rate at each MCS must equal E_h[TBLER(EESM(s |h|^2))] over independent Rayleigh draws.
+    w = small(fading=True, speed_kmh=30.0, csi_delay_slots=400, delay_spread_s=0.0, snr_bin_db=1.0)
+    s = 12.0
+    mcs, nack = _first_tx_nack(w, s)
+    rng = np.random.default_rng(1)
+    checked = 0
+    for m in np.unique(mcs):
+        sel = mcs == m
+        if sel.sum() < 400:
+            continue
+        g = rng.exponential(1.0, 200_000)
+        tb = int(transport_block_size(w.link.n_prb, int(m), "64qam"))
+        ref = float(transport_block_error_rate(s + 10 * np.log10(g), int(m), tb, "64qam").mean())
+        n = int(sel.sum())
+        se = math.sqrt(ref * (1 - ref) / n + 1e-6)
+        assert abs(nack[sel].mean() - ref) < 4 * se + 0.01, (m, nack[sel].mean(), ref)
+        # counted twice (gain squared) or not at all would be far off:
+        once_more = float(transport_block_error_rate(s + 20 * np.log10(g), int(m), tb, "64qam").mean())
+        none = float(transport_block_error_rate(np.full(10, s), int(m), tb, "64qam").mean())
+        assert abs(ref - once_more) > 8 * se or abs(ref - none) > 8 * se
+        checked += 1
+    assert checked >= 1
+
+
+def test_eesm_of_equal_subbands_is_the_awgn_value() -> None:
+    assert float(effective_sinr_db(np.full(8, 7.0), 10)) == pytest.approx(7.0)
+
+
+# -- a hand-computed request -----------------------------------------------------------------------------
+def test_hand_computed_request_matches_ttft_latency_energy() -> None:
+    cfg = dict(fading=False, prompt_tokens=(64, 64), prompt_levels=1, dl_bler=0.0, device_load=(0.0, 0.0),
+               edge_load=(0.0, 0.0), pool_size=2, horizon_s=1.5)  # fmt: skip
+    w = world_for(scenario_config("Reference", **cfg))
+    k, S, G, d = 6, 64, 16, 160
+    req = request(w, 35.0)
+    out = w.evaluate(req, np.array([k]))
+    link, comp = w.link, w.comp
+    slot = 0.5e-3
+    assert link.slot_s == slot
+    # Deterministic channel at 35 dB: OLLA settles on the top MCS (checked), TBS by TS 38.214 by hand.
+    p = int(w.pool_index(req.los, req.snr_db, req.fading_r)[0])
+    assert (link.mcs[p] == 28).all() and link.ack0[p].all()
+    tbs = 44040  # 51 PRB, MCS 28 (tbs.py docstring, by hand)
+    ul = lambda n: n % 5 == 4  # noqa: E731  DDDSU, U in slot 4 of 5
+    dl = lambda n: n % 5 != 4  # noqa: E731
+    first_ul = next(n for n in range(link.warmup_slots, 10**6) if ul(n))
+    sr_occ = [first_ul + 10 * j for j in range(400)]
+
+    def uplink(t: float, bits: float) -> tuple[float, int]:
+        n0 = math.ceil(t / slot - 1e-9)
+        sr = next(o for o in sr_occ if o >= n0)
+        g = next(n for n in range(sr + 2, 10**6) if dl(n))
+        n = next(n for n in range(g + 2, 10**6) if ul(n))
+        tbs_needed = math.ceil(bits / tbs)
+        for _ in range(tbs_needed - 1):
+            n = next(m for m in range(n + 1, 10**6) if ul(m))
+        return (n + 1) * slot + 1e-4 + 5e-4, tbs_needed
+
+    def downlink(t: float) -> float:
+        n0 = math.ceil((t + 5e-4) / slot - 1e-9)
+        n = next(m for m in range(n0, 10**6) if dl(m))
+        return (n + 1) * slot + 10 / 28 * 1e-3
+
+    t0 = float(link.start_s[0])
+    dp = float(comp.dev_prefill_s[0, k])
+    t, n_tx = uplink(t0 + dp, S * d * 16 + 320)
+    t = downlink(t + float(comp.edge_prefill_s[0, k]))
+    ttft = t - t0
+    n_rx = 1
+    for i in range(G - 1):
+        t, n = uplink(t + float(comp.dev_decode_s[0, k, i]), d * 16 + 320)
+        t = downlink(t + float(comp.edge_decode_s[0, k, i]))
+        n_tx, n_rx = n_tx + n, n_rx + 1
+    total = t - t0
+    assert out.ttft_s[0] == pytest.approx(ttft, rel=0.01)
+    assert out.latency_s[0] == pytest.approx(total, rel=0.01)
+    dd = float(comp.dev_decode_s[0, k].sum())
+    e = w.energy
+    radio = RadioParams()
+    e_soc = e.prefill_w * dp + e.decode_w * dd + e.idle_w * (total - dp - dd)
+    active = float(
+        active_energy_j(radio, n_tx * slot, n_rx * slot, total - dp - (n_tx + n_rx) * slot, 0.0, 23.0)
+    )
+    tail = (radio.pdcch_w - radio.cdrx_w) * radio.drx_inactivity_s
+    e_modem = radio.cdrx_w * dp + active + tail
+    assert out.energy_modem_j[0] == pytest.approx(e_modem, rel=0.01)
+    assert out.energy_j[0] == pytest.approx(e_soc + e_modem, rel=0.01)
+    assert e.decode_w == 5.0 and e.idle_w == pytest.approx(1.0) and e.prefill_w == pytest.approx(7.0)
+
+
+# -- causality -------------------------------------------------------------------------------------------
+def test_observation_ignores_the_requests_own_fading() -> None:
+    env = gym.make("splitgym/FadingSplit-Reference-v1", **SMALL)
+    u: Any = env.unwrapped
+    env.reset(seed=3)
+    for _ in range(5):
+        env.step(6)
+    t, col = u._t, u._col
+    obs_before = u._obs[t, col].copy()
+    block = u._block
+    other = Request(*(np.array(getattr(block, f), copy=True) for f in vars(block)))
+    other.fading_r[t, col] = (other.fading_r[t, col] + 1) % u.config.pool_size
+    req_a, req_b = block.take((t, col)), other.take((t, col))
+    w = u.world
+    tail = np.zeros(u.config.cqi_history + 2)
+    obs_a = observe(u.config, req_a, tail, np.int64(6), w.num_layers, w.prompts)
+    obs_b = observe(u.config, req_b, tail, np.int64(6), w.num_layers, w.prompts)
+    np.testing.assert_array_equal(obs_a, obs_b)
+    out_a = w.evaluate(Request(*(np.asarray(getattr(req_a, f))[None] for f in vars(req_a))), w.runnable)
+    out_b = w.evaluate(Request(*(np.asarray(getattr(req_b, f))[None] for f in vars(req_b))), w.runnable)
+    assert not np.allclose(out_a.latency_s, out_b.latency_s)  # the fading did change the request
+    np.testing.assert_array_equal(u._obs[t, col], obs_before)
+    # and the env's observation at that step came from the large-scale state and the past only
+    fresh = observe(u.config, req_a, u._obs[t, col, 1 : 3 + u.config.cqi_history].astype(np.float64),
+                    np.int64(6), w.num_layers, w.prompts)  # fmt: skip
+    np.testing.assert_allclose(fresh[:-1], u._obs[t, col][:-1], atol=1e-6)
+
+
+# -- checkers, seeding -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("env_id", V1_IDS)
+def test_checkers_pass_with_warnings_as_errors(env_id: str) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        env = gym.make(env_id)
+        gym_check_env(env.unwrapped)
+        sb3_check_env(env.unwrapped, warn=True)
+        env.close()
+    assert splitgym.registration.env_family(env_id) == "split"
+
+
+def rollout(seed: int, steps: int = 30) -> list[Any]:
+    env = gym.make("splitgym/FadingSplit-Reference-v1", **SMALL)
+    env.action_space.seed(seed)
+    obs, _ = env.reset(seed=seed)
+    trace: list[Any] = [obs.tolist()]
+    for _ in range(steps):
+        obs, reward, _, _, info = env.step(env.action_space.sample())
+        trace.append((obs.tolist(), reward, info["latency_s"], info["energy_j"]))
+    return trace
+
+
+def test_seeded_determinism() -> None:
+    assert rollout(5) == rollout(5)
+    assert rollout(5) != rollout(6)
+
+
+def test_info_says_where_quality_comes_from() -> None:
+    env = gym.make("splitgym/FadingSplit-v1", **SMALL)
+    _, info = env.reset(seed=0)
+    assert "proxy" in info["quality_source"]
+    _, _, _, _, info = env.step(3)
+    assert "proxy" in info["quality_source"] and "proxy" in env.unwrapped.describe()  # type: ignore[attr-defined]
+    ref = gym.make("splitgym/FadingSplit-Reference-v1", **SMALL)
+    _, info = ref.reset(seed=0)
+    assert "measured" in info["quality_source"]
+
+
+def test_energy_weight_is_positive_by_default() -> None:
+    assert SplitConfig().w_energy > 0
+
+
+# -- bad input -------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("field", "value", "needle"),
+    [
+        ("link", "nrr", "'nr'"),
+        ("mcs_table", "128qam", "64qam"),
+        ("tdd_pattern", "DDSU", "DDDSU"),
+        ("activation", "int2", "int8"),
+        ("device_precision", "int3", "int4"),
+        ("bandwidth_hz", -20e6, "bandwidth_hz"),
+        ("tx_power_dbm", 40.0, "33"),
+        ("speed_kmh", 600.0, "500"),
+        ("new_tokens", 0, "new_tokens"),
+        ("distance_m", (10.0, 1e308), "distance_m"),
+        ("carrier_hz", float("inf"), "carrier_hz"),
+    ],
+)
+def test_bad_input_is_a_clear_error(field: str, value: Any, needle: str) -> None:
+    with pytest.raises(ConfigError, match=needle):
+        scenario_config("Reference", **{field: value})
+
+
+def test_unimplemented_link_modes_are_named() -> None:
+    with pytest.raises(ConfigError, match="not implemented"):
+        scenario_config("Reference", link="analog")
+
+
+def test_extreme_allowed_values_do_not_overflow() -> None:
+    with np.errstate(over="raise", invalid="raise"):
+        env = gym.make("splitgym/FadingSplit-Reference-v1", speed_kmh=500.0, distance_m=(4000.0, 5000.0),
+                       tx_power_dbm=33.0, pool_size=3, horizon_s=0.5)  # fmt: skip
+        env.reset(seed=0)
+        for a in range(13):
+            _, r, *_ = env.step(a)
+            assert np.isfinite(r)
+
+
+# -- quality profiles ------------------------------------------------------------------------------------
+def _monotone_violation(model: TableQualityModel, tol: float) -> float:
+    grid = model._grid  # [level, split]
+    lv = model.levels
+    if model.level_name in ("snr_db", "activation_bits"):  # impairment falls as the level rises
+        grid = grid[::-1]
+    steps = np.diff(grid, axis=0)  # quality at the next, more impaired level minus this one
+    return float(np.max(steps - tol)) if lv.size > 1 else -1.0
+
+
+def test_every_shipped_quality_profile_is_non_increasing_in_impairment() -> None:
+    names = [n for n in bundled_profiles() if n.startswith("accuracy/")]
+    assert "accuracy/reference_activation" in names
+    for name in names:
+        prof = load_bundled(name)
+        if prof.kind != "quality_grid":
+            continue
+        model = TableQualityModel(prof)
+        std = prof.table["quality_std"].to_numpy() if "quality_std" in prof.table else np.zeros(1)
+        repeats = int(prof.meta.get("repeats", 1))
+        # tolerance: 3 standard errors of a cell's mean, at least the resolution of a 2048-token PPL (1e-3)
+        tol = max(3.0 * float(np.max(std)) / math.sqrt(repeats) * math.sqrt(2), 1e-3)
+        assert _monotone_violation(model, tol) <= 0.0, name
+
+
+def test_activation_profile_costs_int4_most() -> None:
+    m = TableQualityModel("accuracy/reference_activation")
+    for k in range(1, 12):
+        q4, q8, q16 = (m.quality(k, b) for b in (4.0, 8.0, 16.0))
+        assert q4 < q8 - 1e-3 and abs(q16) < 1e-4
+
+
+# -- the native vector env against single envs ----------------------------------------------------------
+def test_vector_env_agrees_with_single_envs_in_distribution() -> None:
+    native = gym.make_vec("splitgym/FadingSplit-Reference-v1", num_envs=256, vectorization_mode="vector_entry_point",
+                          **SMALL)  # fmt: skip
+    sync = gym.vector.SyncVectorEnv([lambda: gym.make("splitgym/FadingSplit-Reference-v1", **SMALL)] * 16)
+    native.reset(seed=0)
+    sync.reset(seed=0)
+    rewards: dict[str, list[float]] = {"native": [], "sync": []}
+    lat: dict[str, list[float]] = {"native": [], "sync": []}
+    for name, envs, steps in (("native", native, 20), ("sync", sync, 320)):
+        for _ in range(steps):
+            _, r, _, _, info = envs.step(np.full(envs.num_envs, 6))
+            if "latency_s" not in info:  # every env was resetting in this step
+                continue
+            live = np.asarray(info["_latency_s"])
+            rewards[name] += np.asarray(r)[live].tolist()
+            lat[name] += np.asarray(info["latency_s"])[live].tolist()
+    for stat in (rewards, lat):
+        a, b = np.asarray(stat["native"]), np.asarray(stat["sync"])
+        se = math.sqrt(a.var() / a.size + b.var() / b.size)
+        assert abs(a.mean() - b.mean()) < 4 * se + 1e-9
+
+
+def test_vector_and_single_use_the_same_evaluation() -> None:
+    env = gym.make("splitgym/FadingSplit-Reference-v1", **SMALL)
+    env.reset(seed=2)
+    u: Any = env.unwrapped
+    req = u.request()
+    _, r, _, _, info = env.step(7)
+    out = u.world.evaluate(Request(*(np.asarray(getattr(req, f))[None] for f in vars(req))), np.array([7]))
+    assert r == pytest.approx(float(out.reward[0]))
+    assert info["latency_s"] == pytest.approx(float(out.latency_s[0]))
+    tail = tail_columns(u.config, out.cqi, out.ttft_s, out.latency_s)
+    assert tail.shape == (1, u.config.cqi_history + 2)
+
+
+# -- the physics report ----------------------------------------------------------------------------------
+def test_physics_report_has_15_rows_all_within_tolerance(tmp_path: Any) -> None:
+    from splitgym.envs.split.physics import physics_table, write_physics
+
+    table = physics_table()
+    assert len(table) >= 15
+    assert (table["ok"] == "yes").all(), table[table["ok"] != "yes"][["quantity", "ours", "reference"]]
+    csv, md = write_physics(tmp_path)
+    assert csv.read_text().count("\n") == len(table) + 1 and "| quantity" in md.read_text()
