@@ -94,16 +94,19 @@ def summary_line(name: str, frame: pd.DataFrame) -> str:
     return f"{name:<12} return {s['return']:+.4f} ± {s['return_std']:.4f}  {terms}"
 
 
-def evaluation_report(run: Any, episodes: int, seed: int, baselines: bool = False) -> str:
-    """Evaluate a run folder (:func:`~splitgym.agents.training.evaluate_run`) and, with ``baselines``,
-    every baseline of its env family on the same episodes and the normalised score; the text."""
+def evaluation_report(
+    run: Any, episodes: int, seed: int, baselines: bool = False, trust: bool = False
+) -> str:
+    """Evaluate a run folder (:func:`~splitgym.agents.training.evaluate_run`; ``trust`` skips the
+    manifest checks) and, with ``baselines``, every baseline of its env family on the same episodes and
+    the normalised score; the text."""
     from pathlib import Path
 
     from splitgym.agents.baselines import compare_with_baselines, high_reference
     from splitgym.agents.training import evaluate_run
     from splitgym.registration import env_family
 
-    frame, config, real = evaluate_run(Path(run), episodes=episodes, seed=seed)
+    frame, config, real = evaluate_run(Path(run), episodes=episodes, seed=seed, trust=trust)
     env_id, algo = str(config["env_id"]), str(config["algo"])
     lines = [
         f"{run}: {algo} on {env_id}, {episodes} episodes (seed {seed})",

@@ -8,6 +8,7 @@ checks every key against the algorithm's constructor, so a typo is an error, not
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
@@ -91,7 +92,15 @@ def parse_kv(items: list[str] | None, what: str) -> dict[str, Any]:
         if not sep or not key:
             raise ConfigError(f"{what} entry {item!r} must look like key:value")
         try:
-            out[key] = yaml.safe_load(raw) if raw else None
+            value = yaml.safe_load(raw) if raw else None
         except yaml.YAMLError:
             raise ConfigError(f"{what} entry {item!r}: value {raw!r} is not valid YAML") from None
+        if isinstance(value, str) and _FLOAT.fullmatch(raw.strip()):
+            value = float(value)  # YAML 1.1 reads 3e-4 (no dot) as a string
+        if key in out:
+            raise ConfigError(f"{what}: {key!r} is given twice ({item!r})")
+        out[key] = value
     return out
+
+
+_FLOAT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")

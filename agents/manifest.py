@@ -98,7 +98,7 @@ def read_manifest(run: Path) -> dict[str, Any]:
             f"{path} must map 'format': {FORMAT} and 'files' to {{path: {{'sha256': ...}}}}; "
             "pass --trust to load the run anyway"
         )
-    return data
+    return dict(data)
 
 
 def start_manifest(run: Path, algo: str, env_id: str) -> None:
@@ -177,9 +177,11 @@ def verify(
     required: Iterable[str] = (),
     skip: Iterable[str] = (),
     trust: bool = False,
+    only: Iterable[str] | None = None,
 ) -> None:
     """Check every file the manifest of ``run`` lists (except ``skip``), that ``required`` files are
-    listed, and that the manifest names ``algo`` and ``env_id`` (those of ``config.yml``).
+    listed, and that the manifest names ``algo`` and ``env_id`` (those of ``config.yml``); with ``only``,
+    just the files named there (a resume checks its header files; checkpoints are checked as loaded).
 
     A :class:`ManifestError` names the first file that is missing or changed; nothing is deserialised.
     With ``trust`` nothing is checked.
@@ -201,6 +203,8 @@ def verify(
     patterns = tuple(skip)
     for name, entry in sorted(files.items()):
         if any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns):
+            continue
+        if only is not None and name not in set(only):
             continue
         path = run / name
         if ".." in Path(name).parts or not path.is_file():

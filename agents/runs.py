@@ -87,6 +87,7 @@ def write_run_header(
     env_config: Mapping[str, Any],
     command: Sequence[str] | None,
     args: Mapping[str, Any] | None,
+    evaluation: Mapping[str, int] | None = None,
 ) -> None:
     """``config.yml`` (algo, env, seed, steps, hyperparameters, env kwargs and the resolved env config,
     versions), ``args.yml`` and ``command.txt`` of a new run."""
@@ -101,6 +102,8 @@ def write_run_header(
             "hyperparams": {k: v for k, v in hyperparams.items() if k != "n_timesteps"},
             "env_kwargs": dict(env_kwargs),
             "env_config": dict(env_config),  # every environment parameter as resolved, defaults included
+            # periodic evaluation during training (a resume continues with the same settings)
+            "evaluation": dict(evaluation or {}),
             "versions": versions(),
         },
     )
@@ -116,9 +119,10 @@ def read_run(run: Path) -> dict[str, Any]:
     if missing:
         raise ConfigError(f"{run} is not a complete run folder: missing {missing}")
     try:
-        config = yaml.safe_load((run / "config.yml").read_text())
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{run}/config.yml is not valid YAML: {exc}") from None
+        config = yaml.safe_load((run / "config.yml").read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        message = str(exc).replace("\n", " ")
+        raise ConfigError(f"{run}/config.yml is not valid YAML: {message}") from None
     if not isinstance(config, dict) or not {"algo", "env_id"} <= set(config):
         raise ConfigError(f"{run}/config.yml must map 'algo' and 'env_id'")
     return config

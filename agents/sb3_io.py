@@ -109,7 +109,7 @@ def save_model_atomic(model: Any, path: Path) -> bytes:
 def replay_buffer_bytes(buffer: Any) -> bytes:
     """The filled part of a :class:`~stable_baselines3.common.buffers.ReplayBuffer` as ``.npz`` bytes."""
     size = buffer.buffer_size if buffer.full else buffer.pos
-    arrays = {
+    arrays: dict[str, Any] = {
         name: np.asarray(getattr(buffer, name))[:size]
         for name in _REPLAY_ARRAYS
         if getattr(buffer, name, None) is not None

@@ -10,6 +10,9 @@ folder without it is unfinished.
 from __future__ import annotations
 
 import dataclasses
+import os
+import shutil
+import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -20,9 +23,10 @@ import gymnasium as gym
 import pandas as pd
 import yaml
 
+from splitgym.agents import manifest
 from splitgym.agents.envs import check_env_id, make_env
 from splitgym.agents.registry import FitOptions, Request, get_trainer
-from splitgym.agents.runs import new_run_dir, read_run, write_run_header, write_yaml_atomic
+from splitgym.agents.runs import RUN_FILES, new_run_dir, read_run, write_run_header, write_yaml_atomic
 from splitgym.atomic import write_text_atomic
 from splitgym.envs.config import config_dict
 from splitgym.errors import ConfigError
@@ -31,6 +35,7 @@ from splitgym.registration import env_family
 __all__ = [
     "TrainResult",
     "check_request",
+    "check_writable_folder",
     "evaluate_run",
     "load_policy",
     "real_evaluations_of",
@@ -107,10 +112,14 @@ def train(
     """Train ``algo`` (any registered name) on ``env_id`` into a new run folder under ``root``.
 
     Every input is checked, and the agent built, before anything is written. For a baseline, "training"
-    is building it (the best fixed split runs its calibration episodes) and the run has 0 steps.
+    is building it (the best fixed split runs its calibration episodes) and the run has 0 steps. Every
+    file of the run is recorded in its manifest (:mod:`splitgym.agents.manifest`).
     """
     trainer = get_trainer(algo)
     request, key = _request(algo, env_id, n_timesteps, seed, env_kwargs, hyperparams)
+    for flag, folder in (("--log-folder", Path(root)), ("--tensorboard", tensorboard)):
+        if folder is not None:
+            check_writable_folder(Path(folder), flag)
     probe = make_env(request.env_id, request.env_kwargs)
     try:
         inner_config = getattr(probe.unwrapped, "config", None)
@@ -119,24 +128,73 @@ def train(
     finally:
         probe.close()
     run = new_run_dir(Path(root), algo, request.env_id)
-    write_run_header(
-        run,
-        algo,
-        request.env_id,
-        request.seed,
-        request.steps,
-        key,
-        request.params,
-        request.env_kwargs,
-        env_config,
-        command,
-        args,
-    )
+    # The header is written into a hidden staging folder renamed onto the (empty, reserved) run folder:
+    # a kill leaves an empty folder or a complete header, never a half-written one.
+    staging = Path(tempfile.mkdtemp(prefix=f".{run.name}.", dir=run.parent))
+    try:
+        manifest.start_manifest(staging, algo, request.env_id)
+        write_run_header(
+            staging,
+            algo,
+            request.env_id,
+            request.seed,
+            request.steps,
+            key,
+            request.params,
+            request.env_kwargs,
+            env_config,
+            command,
+            args,
+            evaluation={"eval_episodes": eval_episodes, "n_evaluations": n_evaluations},
+        )
+        manifest.record(staging, [staging / name for name in RUN_FILES])
+        os.replace(staging, run)
+    except BaseException:  # nothing of the run exists yet but a header: leave no half-made folder
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(run, ignore_errors=True)
+        raise
     options = FitOptions(run, progress, tensorboard, eval_episodes, n_evaluations, verbose)
     start = time.perf_counter()
     record = trainer.fit(prepared, request, options)
-    write_yaml_atomic(run / "training.yml", record)
+    _finish(run, record)
     return TrainResult(run=run, timesteps=int(record["timesteps"]), seconds=time.perf_counter() - start)
+
+
+# Files that grow while a run trains: recorded (again) when it finishes.
+_LIVE = ("*.monitor.csv", "episodes.csv", "real_evaluations.csv")
+
+
+def _finish(run: Path, record: Mapping[str, Any]) -> None:
+    """Record every file of the run (checkpoints already listed keep their entry), then ``training.yml``
+    (last: the run is finished)."""
+    listed = manifest.recorded(run)
+    new = []
+    for path in sorted(p for p in run.rglob("*") if p.is_file()):
+        name = path.relative_to(run).as_posix()
+        if name == manifest.MANIFEST or path.name.startswith("."):
+            continue
+        # Checkpoints were recorded as written (and verified when a resume loaded one); every other file
+        # is recorded as it is now (the model file, the surrogate, the monitors a resume rewrote, ...).
+        if name not in listed or not name.startswith("checkpoints/"):
+            new.append(path)
+    manifest.record(run, new)
+    write_yaml_atomic(run / "training.yml", dict(record))
+    manifest.record(run, [run / "training.yml"])
+
+
+def check_writable_folder(folder: Path, flag: str) -> None:
+    """A ConfigError unless ``folder`` is, or can be created as, a writable folder (nothing is made)."""
+    probe = Path(folder)
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise ConfigError(f"{flag} {folder}: {probe} is not a folder")
+    try:  # a real attempt (root passes os.access everywhere, /proc refuses anyway); removed at once
+        os.rmdir(tempfile.mkdtemp(prefix=".splitgym-probe-", dir=probe))
+    except OSError as exc:
+        raise ConfigError(f"{flag} {folder}: {probe} is not writable ({exc.strerror or exc})") from None
 
 
 def _config(run: Path) -> dict[str, Any]:
@@ -144,41 +202,85 @@ def _config(run: Path) -> dict[str, Any]:
     if not config_path.is_file():
         raise ConfigError(f"--resume {run}: not a run folder (no config.yml)")
     try:
-        config = yaml.safe_load(config_path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"--resume {run}: config.yml is not valid YAML: {exc}") from None
+        config = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        message = str(exc).replace("\n", " ")
+        raise ConfigError(f"--resume {run}: config.yml is not valid YAML: {message}") from None
     if not isinstance(config, dict) or not {"algo", "env_id", "n_timesteps", "seed"} <= set(config):
         raise ConfigError(f"--resume {run}: config.yml must map 'algo', 'env_id', 'n_timesteps' and 'seed'")
     return config
 
 
-def _stored_request(config: Mapping[str, Any]) -> Request:
+def _stored_request(config: Mapping[str, Any], where: Path) -> Request:
+    """The request a run's ``config.yml`` describes, every value checked (an edited file gives a
+    ConfigError naming the key, the value and what is allowed)."""
+    what = f"{where}/config.yml"
+    algo, env_id = config.get("algo"), config.get("env_id")
+    if not isinstance(algo, str):
+        raise ConfigError(f"{what}: 'algo' must be an algorithm name, got {algo!r}")
+    trainer = get_trainer(algo)
+    if not isinstance(env_id, str):
+        raise ConfigError(f"{what}: 'env_id' must be an environment ID, got {env_id!r}")
+    env_id = check_env_id(env_id)
+    trainer.check_family(env_family(env_id), env_id)
     params = config.get("hyperparams") or {}
     kwargs = config.get("env_kwargs") or {}
-    if not isinstance(params, dict) or not isinstance(kwargs, dict):
-        raise ConfigError("config.yml: 'hyperparams' and 'env_kwargs' must be mappings")
-    return Request(
-        str(config["algo"]),
-        str(config["env_id"]),
-        dict(kwargs),
-        dict(params),
-        int(config.get("n_timesteps", 0)),
-        int(config.get("seed", 0)),
-    )
+    for key, value in (("hyperparams", params), ("env_kwargs", kwargs)):
+        if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+            raise ConfigError(f"{what}: '{key}' must be a mapping of names to values, got {value!r}")
+    steps, seed = config.get("n_timesteps"), config.get("seed", 0)
+    least = 1 if trainer.trained else 0
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < least:
+        raise ConfigError(f"{what}: 'n_timesteps' must be an integer >= {least}, got {steps!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ConfigError(f"{what}: 'seed' must be a non-negative integer, got {seed!r}")
+    return Request(algo, env_id, dict(kwargs), dict(params), steps, seed)
 
 
-def resume(run: Path, progress: bool = False, verbose: int = 0) -> TrainResult:
-    """Continue an interrupted run up to its ``n_timesteps`` (each trainer's docstring says how)."""
+def resume(run: Path, progress: bool = False, verbose: int = 0, trust: bool = False) -> TrainResult:
+    """Continue an interrupted run up to its ``n_timesteps`` (each trainer's docstring says how).
+
+    The run folder is first checked against its manifest (``config.yml`` and the header files unchanged,
+    the manifest naming the same algorithm and environment); checkpoints are checked one by one as a
+    trainer loads them, and one that does not verify is skipped. ``trust`` skips these checks.
+    """
+    run = Path(run)
     config = _config(run)
     if (run / "training.yml").is_file():
         raise ConfigError(f"--resume {run}: the run is finished (training.yml exists)")
-    trainer = get_trainer(str(config["algo"]))
+    missing = [name for name in RUN_FILES if not (run / name).is_file()]
+    if missing:
+        raise ConfigError(f"--resume {run}: not a complete run folder: missing {missing}")
+    manifest.verify(
+        run, str(config["algo"]), str(config["env_id"]), required=RUN_FILES, only=RUN_FILES, trust=trust
+    )
+    request = _stored_request(config, run)
+    trainer = get_trainer(request.algo)
     if not trainer.trained:
         raise ConfigError(f"--resume {run}: a baseline is not trained; start a new run")
-    request = _stored_request(config)
     start = time.perf_counter()
-    record = trainer.resume(request, FitOptions(run, progress, verbose=verbose))
-    write_yaml_atomic(run / "training.yml", record)
+    evaluation = config.get("evaluation") or {}
+    settings = {"eval_episodes": 20, "n_evaluations": 10}
+    if not isinstance(evaluation, dict):
+        raise ConfigError(f"{run}/config.yml: 'evaluation' must be a mapping, got {evaluation!r}")
+    if evaluation:
+        for key, value in evaluation.items():
+            if key in settings:
+                if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                    raise ConfigError(
+                        f"{run}/config.yml: evaluation {key} must be an integer >= 1, got {value!r}"
+                    )
+                settings[key] = value
+    options = FitOptions(
+        run,
+        progress,
+        eval_episodes=settings["eval_episodes"],
+        n_evaluations=settings["n_evaluations"],
+        verbose=verbose,
+        trust=trust,
+    )
+    record = trainer.resume(request, options)
+    _finish(run, record)
     return TrainResult(run=run, timesteps=int(record["timesteps"]), seconds=time.perf_counter() - start)
 
 
@@ -188,24 +290,36 @@ def training_record(run: Path) -> dict[str, Any]:
     if not path.is_file():
         return {}
     try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path} is not valid YAML: {exc}") from None
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        message = str(exc).replace("\n", " ")
+        raise ConfigError(f"{path} is not valid YAML: {message}") from None
     return data if isinstance(data, dict) else {}
 
 
 def load_policy(
-    run: Path, env: gym.Env[Any, Any] | None = None
+    run: Path, env: gym.Env[Any, Any] | None = None, trust: bool = False
 ) -> tuple[Any, dict[str, Any], gym.Env[Any, Any]]:
     """The trained policy of ``run``, its ``config.yml`` and the environment to evaluate it on (``env``,
-    or a new one from the config)."""
+    or a new one from the config).
+
+    Before anything is loaded, every file the run's manifest lists is checked (``config.yml`` and the
+    model file included) and the manifest must name the algorithm and environment of ``config.yml``
+    (:func:`splitgym.agents.manifest.verify`; ``trust`` skips this). Models are loaded weights-only.
+    """
+    run = Path(run)
     config = read_run(run)
-    trainer = get_trainer(str(config["algo"]))
+    manifest.verify(run, str(config["algo"]), str(config["env_id"]), required=RUN_FILES, trust=trust)
+    request = _stored_request(config, run)
+    trainer = get_trainer(request.algo)
     if not (run / trainer.model_file).is_file():
         raise ConfigError(
             f"{run} is not a complete run folder: missing ['{trainer.model_file}'] (unfinished run?)"
         )
-    request = _stored_request(config)
+    if not trust and trainer.model_file not in manifest.recorded(run):
+        raise manifest.ManifestError(
+            f"{run}/{trainer.model_file} is not listed in {manifest.MANIFEST}; pass --trust to load it anyway"
+        )
     if env is None:
         env = make_env(request.env_id, request.env_kwargs)
     policy, eval_env = trainer.load(run, request, env)
@@ -220,7 +334,7 @@ def real_evaluations_of(env: gym.Env[Any, Any]) -> int:
 
 
 def evaluate_run(
-    run: Path, episodes: int = 100, seed: int = 1_000_000
+    run: Path, episodes: int = 100, seed: int = 1_000_000, trust: bool = False
 ) -> tuple[pd.DataFrame, dict[str, Any], dict[str, int]]:
     """Evaluate a run's policy deterministically; write ``evaluation.csv`` into the run.
 
@@ -230,7 +344,7 @@ def evaluate_run(
     """
     from splitgym.agents.evaluation import evaluate
 
-    policy, config, env = load_policy(run)
+    policy, config, env = load_policy(run, trust=trust)
     try:
         before = real_evaluations_of(env)
         frame = evaluate(policy, env, episodes, seed=seed)
@@ -238,5 +352,6 @@ def evaluate_run(
     finally:
         env.close()
     write_text_atomic(run / "evaluation.csv", frame.to_csv(index=False))
+    manifest.record(run, [run / "evaluation.csv"])
     trained = int(training_record(run).get("real_evaluations", 0) or 0)
     return frame, config, {"training": trained, "evaluation": spent}

@@ -29,7 +29,9 @@ from splitgym.tables import markdown_table
 __all__ = [
     "PAPER_CLAIMS",
     "best_split_by_level",
+    "best_split_curves",
     "measured_paper_report",
+    "plot_best_split",
     "write_paper_report",
 ]
 
@@ -57,25 +59,35 @@ def best_split_by_level(
     return np.asarray(splits[np.argmax(reward, axis=1)])
 
 
-def _plot(levels: np.ndarray, curves: dict[str, np.ndarray], path: Path) -> None:
-    import matplotlib
+def best_split_curves() -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The impairment levels ``0, 0.01, ..., 0.3`` and environment B's best split at each, over the
+    paper's table and over the measured erasure profile of the reference LLM."""
+    levels = np.round(np.linspace(0.0, 0.3, 31), 3)
+    return levels, {
+        "paper table (Llama-2-7B)": best_split_by_level("paper_llama2_7b_rsm_grid", levels),
+        "reference LLM (measured erasure profile)": best_split_by_level("accuracy/reference_erasure", levels),
+    }
 
-    matplotlib.use("Agg", force=False)
-    from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(6.4, 3.6), dpi=110)
-    ax = fig.subplots()
-    for label, best in curves.items():
-        ax.step(levels, best, where="mid", label=label)
-    ax.set_xlabel("impairment p (element-erasure probability of the hidden state)")
-    ax.set_ylabel("best split (layers on the device)")
-    ax.set_title("Environment B: best split against the channel")
+def plot_best_split(levels: np.ndarray, curves: dict[str, np.ndarray], path: Path) -> Path:
+    """Environment B's best split against the impairment, one step line per quality table (in the look of
+    :mod:`splitgym.style`); a PNG written atomically to ``path``."""
+    from splitgym.style import figure, legend_outside, method_styles, save_figure
+
+    fig, ax = figure(7.5, 3.8)
+    styles = method_styles(curves)
+    for i, (label, best) in enumerate(curves.items()):
+        # where the curves agree they share a segment: a wide pale line under a thin dashed one, and
+        # markers on alternate levels, so that both stay visible
+        kw = {**styles[label].line(5.0), "linestyle": "-" if i == 0 else "--"}
+        ax.step(levels, best, where="mid", lw=4.0 if i == 0 else 1.5, alpha=0.55 if i == 0 else 1.0,
+                markevery=(i % 2, 2), label=label, **kw)  # fmt: skip
+    ax.set_xlabel("impairment p: element-erasure probability of the hidden state (0 to 1)")
+    ax.set_ylabel("best split (decoder layers on the device)")
+    ax.set_title("Paper environment B: best split against the channel")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    tmp = path.with_suffix(".tmp.png")
-    fig.savefig(tmp)
-    tmp.replace(path)
+    legend_outside(ax, title="quality table")
+    return save_figure(fig, path)
 
 
 def write_paper_report(suite_results: Path, out_dir: Path, cost: dict[str, Any], note: str = "") -> Path:
@@ -128,13 +140,9 @@ def write_paper_report(suite_results: Path, out_dir: Path, cost: dict[str, Any],
         },
     ]
     # 3. Split against the channel.
-    levels = np.round(np.linspace(0.0, 0.3, 31), 3)
-    curves = {
-        "paper table (Llama-2-7B)": best_split_by_level("paper_llama2_7b_rsm_grid", levels),
-        "reference LLM (measured erasure profile)": best_split_by_level("accuracy/reference_erasure", levels),
-    }
+    levels, curves = best_split_curves()
     split_frame = pd.DataFrame({"impairment": levels, **{k: v for k, v in curves.items()}})
-    _plot(levels, curves, out_dir / "best_split_vs_impairment.png")
+    plot_best_split(levels, curves, out_dir / "best_split_vs_impairment.png")
     write_text_atomic(out_dir / "algorithms.csv", algos.to_csv(index=False))
     write_text_atomic(out_dir / "training_cost.csv", pd.DataFrame(cost_rows).to_csv(index=False))
     write_text_atomic(out_dir / "best_split.csv", split_frame.to_csv(index=False))

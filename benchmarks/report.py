@@ -19,8 +19,11 @@ Per environment and agent the table gives:
 * ``seeds`` and a ``note`` when there are fewer than 5 seeds (then the table is indicative, not a
   quantitative benchmark).
 
-Plots per environment: learning curves (periodic evaluation return against environment steps, mean and
-standard deviation over seeds, baselines as horizontal lines); the split chosen against the channel level
+Plots per environment, in the look of :mod:`splitgym.style` (one colour and marker per method in every
+figure, legends outside the data, titles in words): learning curves (periodic evaluation return against
+environment steps, mean and standard deviation over seeds; those are other episodes than the final
+evaluation, so the baselines' reference lines and a large marker per trained agent at its last step show
+the final evaluation, on the same episodes for every agent); the split chosen against the channel level
 (SNR or impairment, binned, from the first ``trace_episodes`` evaluation episodes); quality against device
 load (one point per evaluation episode, the mean as a large marker; the normalised ``quality_score`` where
 the environment reports one, else ``quality``). Everything goes to
@@ -29,7 +32,6 @@ the environment reports one, else ``quality``). Everything goes to
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,10 +41,11 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
-from splitgym.atomic import write_bytes_atomic, write_text_atomic
+from splitgym.atomic import write_text_atomic
 from splitgym.benchmarks.runner import Cell, expand, read_cell
 from splitgym.benchmarks.suite import EnvSpec, Suite, load_suite
 from splitgym.errors import ConfigError
+from splitgym.style import env_title, figure, legend_outside, method_label, method_styles, save_figure
 from splitgym.tables import markdown_table
 
 __all__ = [
@@ -77,7 +80,10 @@ COLUMNS = (
     "wall_time_s",
     "note",
 )
-_LEVEL_LABELS = {"snr_db": "SNR (dB)", "impairment": "impairment (element-erasure probability)"}
+_LEVEL_LABELS = {
+    "snr_db": "SNR (dB)",
+    "impairment": "impairment: element-erasure probability of the hidden state (0 to 1)",
+}
 
 
 @dataclass(frozen=True)
@@ -246,68 +252,75 @@ def _markdown(suite: Suite, env: EnvSpec, frame: pd.DataFrame, missing: list[str
 # -- plots ------------------------------------------------------------------------------------------
 
 
-def _save(fig: Any, path: Path) -> Path:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=120, bbox_inches="tight")
-    write_bytes_atomic(path, buf.getvalue())
-    return path
-
-
-def _figure() -> tuple[Any, Any]:
-    from matplotlib.figure import Figure  # the Agg canvas, without pyplot's global state
-
-    fig = Figure(figsize=(7.0, 4.5))
-    return fig, fig.subplots()
-
-
-def _colors(suite: Suite) -> dict[str, Any]:
-    from matplotlib import colormaps
-
-    cmap = colormaps["tab10"]
-    return {a.name: cmap(i % 10) for i, a in enumerate(suite.agents)}
-
-
 def _plot_curves(
     suite: Suite, env: EnvSpec, records: dict[str, list[dict[str, Any]]], frame: pd.DataFrame, path: Path
 ) -> Path | None:
-    colors = _colors(suite)
-    fig, ax = _figure()
+    """Periodic-evaluation curves of the trained agents, and every agent's final evaluation.
+
+    The periodic evaluations (``evaluations.npz``: ``curve_episodes`` episodes per point, drawn from the
+    training run's own evaluation environment) are other episodes than the final evaluation (episodes
+    reset with seeds ``1000000 + i``, the same for every agent). So the baselines' reference lines and
+    a large marker per trained agent at its last step both show the final evaluation, comparable with
+    each other; the curves show the trend of training, not a comparison with the lines."""
+    agents = suite.agents_for(env)
+    styles = method_styles(a.name for a in agents)
+    fig, ax = figure(8.0, 4.6)
     drawn = False
-    for agent in suite.agents_for(env):
+    n_algos = sum(1 for a in agents if a.algo is not None)
+    for k, agent in enumerate(a for a in agents if a.algo is not None):
         curves = [r["learning_curve"] for r in records.get(agent.name, []) if r.get("learning_curve")]
-        if agent.kind != "algo" or not curves:
+        if not curves:
             continue
+        style = styles[agent.name]
         grid = np.asarray(curves[0]["timesteps"], dtype=np.float64)
         ys = np.stack([np.interp(grid, c["timesteps"], c["mean"]) for c in curves])
         mean = ys.mean(axis=0)
-        ax.plot(
-            grid,
-            mean,
-            marker="o",
-            ms=3,
-            color=colors[agent.name],
-            label=f"{agent.name} ({len(curves)} seeds)",
-        )
+        ax.plot(grid, mean, **style.line(4.0), lw=1.4,
+                label=f"{method_label(agent.name)}, periodic ({len(curves)} seeds)")  # fmt: skip
         if len(curves) > 1:
             sd = ys.std(axis=0, ddof=1)
-            ax.fill_between(grid, mean - sd, mean + sd, color=colors[agent.name], alpha=0.2, lw=0)
+            ax.fill_between(grid, mean - sd, mean + sd, color=style.color, alpha=0.15, lw=0)
+        row = frame[frame["agent"] == agent.name]
+        if len(row):
+            # side by side at the last step, so that equal returns do not hide each other
+            x_end = float(row["timesteps"].iloc[0]) * (1.0 + 0.025 * (k + 1 - (n_algos - 1) / 2))
+            sd_end = float(row["return_std"].iloc[0])
+            ax.errorbar([x_end], [float(row["return_mean"].iloc[0])],
+                        yerr=[[sd_end], [sd_end]] if np.isfinite(sd_end) else None,
+                        color=style.color, marker=style.marker, markersize=10, capsize=4, linestyle="none",
+                        markerfacecolor=style.color if style.filled else "white", markeredgecolor="black",
+                        label=f"{method_label(agent.name)}, final evaluation")  # fmt: skip
         drawn = True
     if not drawn:
         return None
-    for _, row in frame[frame["kind"] == "baseline"].iterrows():
-        ax.axhline(row["return_mean"], ls="--", lw=1, color=colors[row["agent"]], label=str(row["agent"]))
-    ax.set_xlabel("environment steps")
-    ax.set_ylabel("mean episode return (periodic evaluation)")
-    ax.set_title(f"{env.name}: learning curves (mean ± std over seeds)")
+    x0, x1 = ax.get_xlim()
+    baselines = frame[frame["kind"] == "baseline"]
+    gap = 0.92 * (x1 - x0) / 5
+    for j, (_, row) in enumerate(baselines.iterrows()):
+        # markers staggered per baseline, so that equal returns still show every marker
+        ticks = x0 + 0.04 * (x1 - x0) + gap * (np.arange(5) + (j + 0.5) / max(len(baselines), 1))
+        kw = {**styles[str(row["agent"])].line(5.0), "linestyle": ":"}
+        ax.plot([x0, x1], [float(row["return_mean"])] * 2, lw=1.2, color=kw["color"], linestyle=":")
+        ax.plot(ticks, np.full(ticks.shape, float(row["return_mean"])), lw=1.2, **kw,
+                label=f"{method_label(str(row['agent']))}, final evaluation")  # fmt: skip
+    ax.set_xlim(x0, x1)
+    ax.set_xlabel("training steps (environment steps)")
+    ax.set_ylabel("mean episode return (dimensionless)")
+    ax.set_title(f"{env_title(env.name)}: learning curves")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    return _save(fig, path)
+    legend_outside(
+        ax,
+        title=(
+            f"periodic: {suite.curve_episodes} episodes per point,\nmean ± std over seeds\n"
+            f"final evaluation: {suite.eval_episodes} episodes\nper seed, the same for every agent"
+        ),
+    )
+    return save_figure(fig, path)
 
 
 def _plot_split(
     suite: Suite, env: EnvSpec, records: dict[str, list[dict[str, Any]]], path: Path
 ) -> Path | None:
-    colors = _colors(suite)
     data: dict[str, tuple[NDArray[np.float64], NDArray[np.float64]]] = {}
     level = None
     for agent in suite.agents_for(env):
@@ -322,31 +335,32 @@ def _plot_split(
             data[agent.name] = (np.asarray(xs), np.asarray(ys))
     if not data:
         return None
+    styles = method_styles(a.name for a in suite.agents_for(env))
     lo = min(float(x.min()) for x, _ in data.values())
     hi = max(float(x.max()) for x, _ in data.values())
     edges = np.linspace(lo, hi if hi > lo else lo + 1.0, 13)
     centres = 0.5 * (edges[1:] + edges[:-1])
-    fig, ax = _figure()
+    fig, ax = figure(8.0, 4.6)
     for name, (x, y) in data.items():
         idx = np.clip(np.digitize(x, edges) - 1, 0, len(centres) - 1)
         counts = np.bincount(idx, minlength=len(centres))
         sums = np.bincount(idx, weights=y, minlength=len(centres))
         keep = counts >= 3
         mean = np.divide(sums, counts, out=np.full(len(centres), np.nan), where=counts > 0)
-        ax.plot(centres[keep], mean[keep], marker="o", ms=4, color=colors[name], label=name)
-    ax.set_xlabel(_LEVEL_LABELS.get(str(level), str(level)))
+        ax.plot(centres[keep], mean[keep], **styles[name].line(5.0), lw=1.3, label=method_label(name))
+    ax.set_xlabel(_LEVEL_LABELS.get(str(level), f"{level} (as the environment reports it)"))
     ax.set_ylabel("split chosen (decoder layers on the device)")
-    ax.set_title(f"{env.name}: split against channel (binned means, first evaluation episodes)")
+    ax.set_title(f"{env_title(env.name)}: split against the channel")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    return _save(fig, path)
+    legend_outside(ax, title=f"binned means, first {suite.trace_episodes}\nevaluation episodes per seed")
+    return save_figure(fig, path)
 
 
 def _plot_quality_load(
     suite: Suite, env: EnvSpec, records: dict[str, list[dict[str, Any]]], path: Path
 ) -> Path | None:
-    colors = _colors(suite)
-    fig, ax = _figure()
+    styles = method_styles(a.name for a in suite.agents_for(env))
+    fig, ax = figure(8.0, 4.6)
     drawn = False
     records_all = [r for rs in records.values() for r in rs]
     ykey = "quality_score" if all("quality_score" in r["episodes"] for r in records_all) else "quality"
@@ -360,22 +374,24 @@ def _plot_quality_load(
                 quality += [float(b) for _, b in pairs]
         if not load:
             continue
-        c = colors[agent.name]
-        ax.scatter(load, quality, s=10, alpha=0.3, color=c)
-        ax.scatter([np.mean(load)], [np.mean(quality)], s=90, color=c, edgecolors="black", label=agent.name)
+        style = styles[agent.name]
+        ax.scatter(load, quality, s=9, alpha=0.25, color=style.color, marker=style.marker,
+                   linewidths=0.8 if style.marker == "x" else 0)  # fmt: skip
+        ax.scatter([np.mean(load)], [np.mean(quality)], s=110, zorder=3, **style.points(),
+                   label=method_label(agent.name))  # fmt: skip
         drawn = True
     if not drawn:
         return None
-    ax.set_xlabel("device load (share of the compute on the device, per-episode mean)")
+    ax.set_xlabel("device load (share of the compute on the device, 0 to 1)")
     ax.set_ylabel(
-        "quality score (0..1, per-episode mean)"
+        "quality score (0 to 1, per-episode mean)"
         if ykey == "quality_score"
         else "quality (1 - PPL/PPL_ref, per-episode mean)"
     )
-    ax.set_title(f"{env.name}: quality against device load (large marker: mean)")
+    ax.set_title(f"{env_title(env.name)}: quality against device load")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    return _save(fig, path)
+    legend_outside(ax, title="small: one episode\nlarge: mean over episodes")
+    return save_figure(fig, path)
 
 
 # -- the suite ------------------------------------------------------------------------------------

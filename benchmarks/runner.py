@@ -384,13 +384,65 @@ Done = Callable[[Cell, dict[str, Any]], None]
 Failed = Callable[[Cell, BaseException], None]
 
 
-def _init_worker() -> None:
+def _init_worker(parent: int | None = None) -> None:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    if parent is not None:
+        _die_with(parent)
     import torch
 
     import splitgym  # noqa: F401
 
     torch.set_num_threads(1)
+
+
+def _die_with(parent: int) -> None:
+    """End this worker when ``parent`` (the ``benchmark run`` process) dies, even by ``kill -9``: Linux's
+    ``PR_SET_PDEATHSIG`` where available, and everywhere a thread that polls the parent's pid once a
+    second (an orphan is adopted by another process)."""
+    import signal
+    import threading
+
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG = 1
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:  # the parent died before the signal was armed
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="splitgym-parent-watch", daemon=True).start()
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM received: handled as an interruption (the workers are stopped)."""
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """In the main thread: SIGTERM raises :class:`_Terminated` (a KeyboardInterrupt) while a suite runs,
+    so the workers are ended as on Ctrl-C instead of being orphaned."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise _Terminated(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _run_local(todo: Sequence[Cell], runs_root: Path, workers: int, done: Done, failed: Failed) -> None:
@@ -407,6 +459,7 @@ def _run_local(todo: Sequence[Cell], runs_root: Path, workers: int, done: Done, 
         max_workers=min(workers, len(todo)),
         mp_context=multiprocessing.get_context("spawn"),
         initializer=_init_worker,
+        initargs=(os.getpid(),),
     )
     try:
         futures = {pool.submit(run_cell, cell, str(runs_root)): cell for cell in todo}
@@ -418,9 +471,14 @@ def _run_local(todo: Sequence[Cell], runs_root: Path, workers: int, done: Done, 
             else:
                 done(cell, future.result())
     except BaseException:  # interrupted: stop the workers now (finished cells are already written)
-        for process in list((pool._processes or {}).values()):
+        processes = list((pool._processes or {}).values())
+        for process in processes:
             process.terminate()
         pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.join(timeout=5)
+            if process.is_alive():
+                process.kill()
         raise
     pool.shutdown()
 
@@ -575,10 +633,11 @@ def run_suite(
         bar.update()
 
     try:
-        if todo and backend == "local":
-            _run_local(todo, runs_root, workers or os.cpu_count() or 1, done, failed)
-        elif todo:
-            _run_ray(todo, runs_root.resolve(), workers, address, done, failed)
+        with _terminate_as_interrupt():
+            if todo and backend == "local":
+                _run_local(todo, runs_root, workers or os.cpu_count() or 1, done, failed)
+            elif todo:
+                _run_ray(todo, runs_root.resolve(), workers, address, done, failed)
     finally:
         bar.close()
     if failures:

@@ -19,7 +19,6 @@ no real evaluation), so the run ends with exactly its ``n_timesteps``.
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from typing import Any
 import gymnasium as gym
 
 from splitgym.agents.recorded import RECORD_FILE, RecordedQualityModel
+from splitgym.agents.sb3_io import save_model_atomic
 from splitgym.agents.trainers.base import FitOptions, Request, Trainer
 from splitgym.errors import ConfigError
 
@@ -81,7 +81,15 @@ class ModelBasedTrainer(Trainer):
         return cls(None, settings=settings)
 
     def prepare(self, request: Request, probe: gym.Env[Any, Any]) -> Any:
-        return self._agent(request)  # built once: the checks run here, before the run folder exists
+        agent = self._agent(request)  # built once: the checks run here, before the run folder exists
+        if self.name == "paper_mb":  # the grid the budget buys (surrogates.quality.fit_on_budget)
+            splits = agent.splits if agent.splits is not None else agent.real_model.splits
+            if agent.budget // max(len(splits), 1) < 2:
+                raise ConfigError(
+                    f"budget {agent.budget} is too small for {len(splits)} split(s): a grid needs at least "
+                    f"2 levels per split, i.e. budget >= {2 * len(splits)}"
+                )
+        return agent
 
     def fit(self, prepared: Any, request: Request, options: FitOptions) -> dict[str, Any]:
         from splitgym.agents.trainers.sb3 import reward_terms_callback
@@ -103,9 +111,7 @@ class ModelBasedTrainer(Trainer):
         )
         seconds = time.perf_counter() - start
         agent.surrogate.save(run / SURROGATE_DIR)
-        tmp = run / ".model.tmp.zip"
-        agent.model.save(tmp)
-        os.replace(tmp, run / self.model_file)
+        save_model_atomic(agent.model, run / self.model_file)
         rec = recorded[0]
         result: dict[str, Any] = {
             "timesteps": int(agent.model.num_timesteps),
@@ -127,10 +133,16 @@ class ModelBasedTrainer(Trainer):
         return self.fit(self._agent(request), request, options)
 
     def load(self, run: Path, request: Request, env: gym.Env[Any, Any]) -> tuple[Any, gym.Env[Any, Any]]:
-        from splitgym.agents.model_based import learner_class
+        from stable_baselines3.common.vec_env import DummyVecEnv
 
+        from splitgym.agents.model_based import learner_class
+        from splitgym.agents.sb3_io import fresh_model, load_sb3
+
+        cls = learner_class(str(request.params.get("learner", "ppo")))
+        path = run / self.model_file
         try:
-            cls = learner_class(str(request.params.get("learner", "ppo")))
-            return cls.load(run / self.model_file, device="cpu"), env
-        except (ValueError, KeyError, OSError, RuntimeError) as exc:
-            raise ConfigError(f"{run}/{self.model_file} cannot be loaded: {exc}") from None
+            data = path.read_bytes()
+        except OSError as exc:
+            raise ConfigError(f"{path} cannot be loaded: {exc.strerror or exc}") from None
+        fresh = fresh_model(lambda: cls("MlpPolicy", DummyVecEnv([lambda: env]), device="cpu"))
+        return load_sb3(cls, data, fresh, str(path)), env  # weights-only: nothing is unpickled

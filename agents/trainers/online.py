@@ -72,14 +72,28 @@ def load_linucb(run: Path, env: Any, params: Mapping[str, Any], seed: int) -> An
     return policy
 
 
-def _latest(run: Path) -> Path | None:
+def _checkpoints(run: Path) -> list[Path]:
+    """The checkpoints of ``run``, newest first."""
     found = []
     for path in (run / CHECKPOINTS).glob("linucb_*.npz"):
         try:
             found.append((int(path.stem.split("_")[1]), path))
         except (IndexError, ValueError):
             continue
-    return max(found)[1] if found else None
+    return [path for _, path in sorted(found, reverse=True)]
+
+
+def _restore_latest(run: Path, policy: Any, trust: bool) -> dict[str, Any] | None:
+    """The arrays of the newest checkpoint that verifies and loads (restored into ``policy``)."""
+    from splitgym.agents import manifest
+
+    for path in _checkpoints(run):
+        try:
+            manifest.verified_bytes(run, path, trust=trust)
+            return _restore(path, policy)
+        except (OSError, ConfigError):
+            continue
+    return None
 
 
 def train_linucb(
@@ -92,10 +106,13 @@ def train_linucb(
     progress: bool = False,
     tensorboard: Path | None = None,
     resume: bool = False,
+    trust: bool = False,
 ) -> dict[str, Any]:
-    """Learn online for ``steps`` steps (continuing the latest checkpoint when ``resume``)."""
+    """Learn online for ``steps`` steps (continuing, when ``resume``, the newest checkpoint that verifies
+    against the run's manifest and loads; ``trust`` skips the manifest check)."""
     from rich.progress import Progress
 
+    from splitgym.agents import manifest
     from splitgym.agents.envs import make_env
     from splitgym.agents.policies.linucb import LinUCBPolicy
 
@@ -103,9 +120,8 @@ def train_linucb(
     policy = LinUCBPolicy(env, seed=seed, **{k: v for k, v in params.items() if k != "n_timesteps"})
     done, episode, resumed_from = 0, 0, None
     episodes: list[dict[str, float]] = []
-    latest = _latest(run) if resume else None
-    if latest is not None:
-        arrays = _restore(latest, policy)
+    arrays = _restore_latest(run, policy, trust) if resume else None
+    if arrays is not None:
         done, episode = int(arrays["steps"]), int(arrays["episode"])
         resumed_from = done
         if (run / "episodes.csv").is_file():
@@ -144,6 +160,7 @@ def train_linucb(
                 write_text_atomic(run / "episodes.csv", pd.DataFrame(episodes).to_csv(index=False))
                 (run / CHECKPOINTS).mkdir(exist_ok=True)
                 _save(run / CHECKPOINTS / f"linucb_{done}.npz", policy, steps=done, episode=episode)
+                manifest.record(run, [run / "episodes.csv", run / CHECKPOINTS / f"linucb_{done}.npz"])
                 next_checkpoint = done + every
                 if logger is not None:
                     logger.record(
@@ -196,6 +213,7 @@ class LinUCBTrainer(Trainer):
             options.progress,
             options.tensorboard,
             resume=resume,
+            trust=options.trust,
         )
 
     def load(self, run: Path, request: Request, env: Any) -> tuple[Any, Any]:

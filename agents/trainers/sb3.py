@@ -88,9 +88,7 @@ class _Setup:
     progress: bool
 
 
-def _envs_and_callbacks(
-    setup: _Setup, seed_offset: int, append: bool
-) -> tuple[Any, list[Any]]:
+def _envs_and_callbacks(setup: _Setup, seed_offset: int, append: bool) -> tuple[Any, list[Any]]:
     """Monitored training envs, the evaluation callback, the reward-term logger and checkpoints (every
     file crash-safe: :mod:`splitgym.agents.trainers.sb3_files`)."""
     from stable_baselines3.common.callbacks import EvalCallback
@@ -107,7 +105,13 @@ def _envs_and_callbacks(
         eval_cls = MaskableEvalCallback
     every = _every(s)
     eval_cb = safe_eval_callback(
-        eval_cls, s.run, eval_env, eval_freq=every, n_eval_episodes=s.eval_episodes, deterministic=True, verbose=0
+        eval_cls,
+        s.run,
+        eval_env,
+        eval_freq=every,
+        n_eval_episodes=s.eval_episodes,
+        deterministic=True,
+        verbose=0,
     )
     return venv, [eval_cb, reward_terms_callback(), safe_checkpoint_callback(s.run, every)]
 
@@ -189,6 +193,15 @@ class SB3Trainer(Trainer):
     def schema(self) -> type[Any]:
         return algo_class(self.name)
 
+    def hyperparams(self, env_id: str, overrides: Mapping[str, Any] | None) -> tuple[dict[str, Any], str]:
+        """The YAML entry with ``overrides``: every key known and every value's type and range checked
+        (:func:`~splitgym.agents.sb3_checks.check_sb3_hyperparams`), so a suite fails before any cell."""
+        from splitgym.agents.sb3_checks import check_sb3_hyperparams
+
+        params, key = super().hyperparams(env_id, overrides)
+        check_sb3_hyperparams(self.name, self.schema(), params)
+        return params, key
+
     def _setup(self, request: Request, options: FitOptions, info_keywords: tuple[str, ...]) -> _Setup:
         n_envs = int(request.params.get("n_envs", 1))
         return _Setup(
@@ -258,7 +271,8 @@ class SB3Trainer(Trainer):
     def resume(self, request: Request, options: FitOptions) -> dict[str, Any]:
         """From the newest checkpoint that verifies against the manifest and loads (newer ones that do
         not, e.g. one cut short by a kill, are skipped and recorded in ``training.yml``); the run's files
-        are first made consistent with it (:func:`~splitgym.agents.trainers.sb3_files.restore_to_checkpoint`)."""
+        are first made consistent with it
+        (:func:`~splitgym.agents.trainers.sb3_files.restore_to_checkpoint`)."""
         from splitgym.agents.envs import make_env
 
         probe = make_env(request.env_id, request.env_kwargs)
@@ -284,6 +298,11 @@ class SB3Trainer(Trainer):
             )
             break
         else:
+            if skipped:  # checkpoints exist but none can be trusted: refuse rather than start over
+                raise ConfigError(
+                    f"--resume {options.run}: no checkpoint verifies and loads ({len(skipped)} tried; "
+                    f"newest: {skipped[0]})"
+                )
             restore_to_checkpoint(options.run, 0, setup.n_envs, None)
             venv, callbacks = _envs_and_callbacks(setup, seed_offset=0, append=False)
             model = self._model(request, venv, options)

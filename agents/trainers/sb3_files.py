@@ -129,7 +129,10 @@ def make_monitored_vec_env(
             env.action_space.seed(seed + rank)
             if monitor_dir is None:
                 return Monitor(env)
-            return _monitor(env, Path(monitor_dir) / f"{rank}.monitor.csv", info_keywords, append)
+            monitored: gym.Env[Any, Any] = _monitor(
+                env, Path(monitor_dir) / f"{rank}.monitor.csv", info_keywords, append
+            )
+            return monitored
 
         return init
 
@@ -200,7 +203,7 @@ def safe_eval_callback(base: type[Any], run: Path, eval_env: Any, **kwargs: Any)
     """An instance of ``base`` (SB3's ``EvalCallback`` or sb3-contrib's ``MaskableEvalCallback``) whose
     ``evaluations.npz`` and ``best_model.zip`` are written atomically and recorded in the manifest."""
 
-    class SafeEval(base):  # type: ignore[misc, valid-type]
+    class SafeEval(base):  # type: ignore[misc]
         def _on_step(self) -> bool:
             before = (len(self.evaluations_timesteps), self.best_mean_reward)
             tmp = Path(run) / ".evaluations.tmp.npz"
@@ -239,6 +242,8 @@ def restore_to_checkpoint(
     """Make ``run`` consistent with its checkpoint at ``steps`` (see the module docstring); ``callback``
     (the resumed run's evaluation callback) gets the evaluations kept and the best mean return."""
     run = Path(run)
+    for path in run.rglob(".*.tmp*"):  # what a killed writer left before its rename
+        path.unlink(missing_ok=True)
     for path in run.glob("*.monitor.csv"):
         trim_monitor(path, steps // max(n_envs, 1))
     path = run / EVALUATIONS

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import pickle
 import platform
 import time
 from collections.abc import Mapping
@@ -141,7 +142,12 @@ def train_reference(
     step, elapsed = 0, 0.0
     ckpt = out_dir / "checkpoint.pt"
     if ckpt.is_file():
-        state = torch.load(ckpt, weights_only=False)
+        try:  # weights only: tensors and plain values, never arbitrary pickled objects
+            state = torch.load(ckpt, weights_only=True)
+        except (RuntimeError, OSError, EOFError, pickle.UnpicklingError) as exc:
+            raise ConfigError(
+                f"{ckpt} is not a checkpoint of this trainer ({exc}); delete it to restart"
+            ) from None
         if state["settings"] != asdict(s):
             raise ConfigError(
                 f"{ckpt} was made with other settings {state['settings']}; delete it to restart"

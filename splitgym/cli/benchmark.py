@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from splitgym.cli.common import DEFAULT_OUT, positive_int, seed
+from splitgym.cli.common import DEFAULT_OUT, file_name, positive_int, seed
 
 __all__ = ["add_parser"]
 
@@ -155,7 +155,7 @@ def add_parser(sub: Any, parser_class: type[argparse.ArgumentParser]) -> None:
         help="training lengths at which direct PPO is evaluated",
     )
     b.add_argument("--out", help="folder for <name>.csv and <name>.md")
-    b.add_argument("--name", default="budget_sweep")
+    b.add_argument("--name", type=file_name, default="budget_sweep")
     b.add_argument(
         "--resume",
         action="store_true",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-__all__ = ["DEFAULT_OUT", "Parser", "positive_int", "seed"]
+__all__ = ["DEFAULT_OUT", "Parser", "file_name", "positive_int", "seed"]
 
 DEFAULT_OUT = "benchmark-results"  # relative to the current directory: nothing writes into the source tree
 
@@ -14,7 +14,9 @@ class Parser(argparse.ArgumentParser):
     """An argument parser whose usage errors are one line (and a pointer to ``--help``)."""
 
     def error(self, message: str) -> Any:
-        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+        command = self.prog.partition(" ")[2]  # "splitgym train" -> "train"
+        where = f"{command}: " if command else ""
+        self.exit(2, f"splitgym: error: {where}{message} (see '{self.prog} --help')\n")
 
 
 def _integer(text: str) -> int:
@@ -38,3 +40,12 @@ def seed(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
     return value
+
+
+def file_name(text: str) -> str:
+    """A bare file name (no folder, no ``..``): what ``--name`` becomes inside ``--out``."""
+    if not text or text in (".", "..") or any(c in text for c in "/\\\0") or text.startswith("."):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} must be a plain name (no '/', '\\', leading '.' or '..'): it names a file inside --out"
+        )
+    return text

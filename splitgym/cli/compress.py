@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from splitgym.cli.common import positive_int
+from splitgym.cli.common import file_name, positive_int
 
 __all__ = ["add_parser"]
 
@@ -122,7 +122,7 @@ def add_parser(sub: Any, parser_class: type[argparse.ArgumentParser]) -> None:
     b.add_argument("--window", type=positive_int, default=256, help="tokens per calibration window")
     b.add_argument("--seed", type=int, default=0, help="seed of the calibration slices")
     b.add_argument("--out", default="profiles-out", help="output folder")
-    b.add_argument("--name", help="profile name (default: <model>_sensitivity_<method>)")
+    b.add_argument("--name", type=file_name, help="profile name (default: <model>_sensitivity_<method>)")
     b.add_argument("--progress", "-P", action="store_true")
     b.set_defaults(func=_sensitivity)
 
@@ -193,7 +193,7 @@ def add_parser(sub: Any, parser_class: type[argparse.ArgumentParser]) -> None:
     b.add_argument("--snrs", nargs="+", type=float, default=[-5.0, 0.0, 5.0, 10.0, 15.0, 20.0, 30.0])
     b.add_argument("--tokens", type=positive_int, default=1024)
     b.add_argument("--seed", type=int, default=0)
-    b.add_argument("--name", help="profile name (default: <model>_compressed_<operator>)")
+    b.add_argument("--name", type=file_name, help="profile name (default: <model>_compressed_<operator>)")
     b.add_argument("--out", default="profiles-out", help="output folder")
     b.add_argument("--progress", "-P", action="store_true")
     b.set_defaults(func=_table)

@@ -9,11 +9,16 @@ from splitgym.cli.common import positive_int, seed
 
 __all__ = ["add_parser"]
 
+_TRUST = (
+    "load the run even if its files differ from its manifest.json (edited, replaced or not written by "
+    "splitgym); models are still loaded weights-only"
+)
+
 
 def _evaluate(args: argparse.Namespace) -> int:
     from splitgym.agents.evaluation import evaluation_report
 
-    print(evaluation_report(args.run, args.episodes, args.seed, baselines=args.baselines))
+    print(evaluation_report(args.run, args.episodes, args.seed, baselines=args.baselines, trust=args.trust))
     return 0
 
 
@@ -27,4 +32,5 @@ def add_parser(sub: Any) -> None:
         action="store_true",
         help="also evaluate every baseline of the environment's family on the same episodes",
     )
+    p.add_argument("--trust", action="store_true", help=_TRUST)
     p.set_defaults(func=_evaluate)

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from splitgym.cli.common import positive_int, seed
+from splitgym.cli.common import file_name, positive_int, seed
 
 __all__ = ["add_parser"]
 
@@ -112,7 +112,7 @@ def add_parser(sub: Any, parser_class: type[argparse.ArgumentParser]) -> None:
     b.add_argument("--tokens", type=positive_int, default=2048, help="held-out tokens per evaluation")
     b.add_argument("--seed", type=seed, default=0)
     b.add_argument("--out", default="profiles-out", help="output folder")
-    b.add_argument("--name", help="profile name (default: <model>_<operator>[_<params>])")
+    b.add_argument("--name", type=file_name, help="profile name (default: <model>_<operator>[_<params>])")
     b.add_argument("--progress", "-P", action="store_true")
     b.set_defaults(func=_accuracy)
 

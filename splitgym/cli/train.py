@@ -21,9 +21,11 @@ def _train(args: argparse.Namespace) -> int:
         given = [flag for flag, value in (("--env", args.env), ("--algo", args.algo)) if value]
         if given:
             raise ConfigError(f"--resume takes the settings from the run folder; drop {' and '.join(given)}")
-        result = resume(Path(args.resume), progress=args.progress, verbose=args.verbose)
+        result = resume(Path(args.resume), progress=args.progress, verbose=args.verbose, trust=args.trust)
         print(f"resumed {args.resume}: now {result.timesteps} steps ({result.seconds:.1f} s more)")
         return 0
+    if args.trust:
+        raise ConfigError("--trust is for --resume RUN (a new run has nothing to trust)")
     if not args.env or not args.algo:
         raise ConfigError("--env and --algo are required (or --resume RUN to continue an interrupted run)")
     result = train(
@@ -62,6 +64,11 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument(
         "--resume", metavar="RUN", help="continue an interrupted run folder from its last checkpoint"
+    )
+    p.add_argument(
+        "--trust",
+        action="store_true",
+        help="with --resume: continue even if the run's files differ from its manifest.json",
     )
     p.add_argument("-n", "--n-timesteps", type=positive_int, default=None, help="steps (default: YAML)")
     p.add_argument("--seed", type=seed, default=0)

@@ -114,6 +114,18 @@ def test_hyperparameters_keyed_by_env_id() -> None:
         algo_class("ppo2")
 
 
+def test_parse_kv_reads_exponents_as_numbers_and_refuses_repeats() -> None:
+    assert parse_kv(["learning_rate:3e-4", "x:1E6", "y:-2.5e+3", "z:e5", "w:'3e-4'"], "x") == {
+        "learning_rate": 3e-4,
+        "x": 1e6,
+        "y": -2500.0,
+        "z": "e5",
+        "w": "3e-4",  # quoted: the user asked for a string
+    }
+    with pytest.raises(ConfigError, match="'a' is given twice"):
+        parse_kv(["a:1", "a:2"], "--hyperparams")
+
+
 def test_parse_kv() -> None:
     assert parse_kv(["a:1", "b:[0.1, 0.2]", "c:paper", "d:true"], "x") == {
         "a": 1,

@@ -207,9 +207,16 @@ def test_a_corrupt_run_folder_is_a_clear_error(in_tmp: Path, capsys: pytest.Capt
     for name in ("args.yml", "command.txt"):
         (run / name).write_text("garbage")
     assert main(["evaluate", str(run)]) == 2
+    assert "has no manifest.json" in capsys.readouterr().err  # not written by splitgym: refused first
+    assert main(["evaluate", str(run), "--trust"]) == 2
+    assert "config.yml: 'n_timesteps' must be an integer >= 1, got None" in capsys.readouterr().err
+    (run / "config.yml").write_text("algo: ppo\nenv_id: splitgym/PaperSplit-v0\nn_timesteps: 100\nseed: 0\n")
+    assert main(["evaluate", str(run), "--trust"]) == 2
     assert "not a complete run folder: missing ['model.zip']" in capsys.readouterr().err
     (run / "model.zip").write_text("garbage")
     assert main(["evaluate", str(run)]) == 2
+    assert "has no manifest.json" in capsys.readouterr().err  # refused before anything is read
+    assert main(["evaluate", str(run), "--trust"]) == 2
     assert "model.zip cannot be loaded" in capsys.readouterr().err
 
 
@@ -241,7 +248,8 @@ def test_benchmark_perf_prints_the_ratios_and_saves_them(
     out = capsys.readouterr().out
     assert "CartPole-v1" in out and "SyncVectorEnv" in out and "machine:" in out
     frame = pd.read_csv(in_tmp / "perf" / "perf.csv")
-    assert list(frame["name"]) == ["env step", "vector env", "PPO throughput"]  # --quick: no live LLM
+    # --quick: no live LLM; v0 then v1 (env step, vector env)
+    assert list(frame["name"]) == ["env step", "vector env", "PPO throughput", "env step", "vector env"]
     assert (frame["ratio"] > 0).all()
     np.testing.assert_allclose(frame["ratio"], frame["ours_value"] / frame["reference_value"], rtol=1e-9)
     record = yaml.safe_load((in_tmp / "perf" / "perf.json").read_text())

@@ -12,7 +12,7 @@ FOLDERS = {"splitgym": "splitgym", "splitgym.envs": "envs", "splitgym.agents": "
            "splitgym.surrogates": "surrogates", "splitgym.profiles": "profiles",
            "splitgym.benchmarks": "benchmarks"}  # fmt: skip
 LAYERS = {
-    "splitgym.errors": 0, "splitgym.atomic": 0, "splitgym.tables": 0,
+    "splitgym.errors": 0, "splitgym.atomic": 0, "splitgym.tables": 0, "splitgym.style": 0,
     "splitgym.envs.channels": 1, "splitgym.envs.checks": 1,
     "splitgym.profiles": 2, "splitgym.surrogates": 3,
     "splitgym.registration": 4, "splitgym.envs": 4, "splitgym": 4,

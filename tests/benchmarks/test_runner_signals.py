@@ -1,0 +1,98 @@
+"""Killing or interrupting ``splitgym benchmark run`` ends its worker processes (slow)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+SUITE = """
+name: killme
+envs:
+  - id: splitgym/PaperSplit-v0
+agents:
+  - algo: ppo
+    n_timesteps: 200000
+seeds: [0, 1]
+eval_episodes: 2
+curve_evaluations: 2
+curve_episodes: 1
+"""
+
+
+def _descendants(pid: int) -> set[int]:
+    """Every live process below ``pid`` (from /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+    found: set[int] = set()
+    todo = [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").is_file(), reason="needs /proc")
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM, signal.SIGINT])
+def test_no_worker_survives_the_benchmark_run(tmp_path: Path, how: signal.Signals) -> None:
+    (tmp_path / "suite.yml").write_text(SUITE)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "splitgym",
+            "benchmark",
+            "run",
+            "suite.yml",
+            "--workers",
+            "2",
+            "--no-progress",
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    workers: set[int] = set()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(workers) < 2 and process.poll() is None:
+        time.sleep(0.5)
+        workers = _descendants(process.pid)
+    if len(workers) < 2:
+        process.kill()
+        pytest.fail(f"the pool's workers never started: {process.communicate()[1][-2000:]}")
+    time.sleep(4.0)  # let them import and start training
+    workers |= _descendants(process.pid)
+    os.kill(process.pid, how)
+    _, err = process.communicate(timeout=60)
+    if how != signal.SIGKILL:
+        assert process.returncode == 130 and "interrupted" in err, err
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and any(_alive(p) for p in workers):
+        time.sleep(0.5)
+    survivors = [p for p in workers if _alive(p)]
+    for pid in survivors:  # clean up before failing
+        os.kill(pid, signal.SIGKILL)
+    assert not survivors, f"orphaned worker processes: {survivors}"
