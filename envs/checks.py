@@ -13,9 +13,11 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from splitgym.envs.channels._validate import check_array, check_int, check_scalar
-from splitgym.errors import ConfigError, suggest
+import gymnasium as gym
 
-__all__ = ["array", "choice", "integer", "integer_array", "scalar"]
+from splitgym.errors import ConfigError, InvalidActionError, suggest
+
+__all__ = ["InvalidAction", "array", "choice", "discrete_action", "integer", "integer_array", "scalar"]
 
 
 def array(
@@ -85,4 +87,30 @@ def choice(name: str, value: str, allowed: Iterable[str]) -> str:
     if not isinstance(value, str) or value not in options:
         hint = suggest(value, options) if isinstance(value, str) else ""
         raise ConfigError(f"{name} must be one of {', '.join(options)}; got {value!r}{hint}")
+    return value
+
+
+class InvalidAction(InvalidActionError, gym.error.InvalidAction):
+    """An action the environment refuses: our error and Gymnasium's at once."""
+
+
+_INT_TYPES = (int, np.int64, np.int32)
+
+
+def discrete_action(action: object, n: int, name: str = "action") -> int:
+    """``action`` as an int in ``0..n-1``; an :class:`InvalidAction` for anything else (a bool, a float, a
+    string, an array of another shape or dtype) instead of a silent cast. Accepted: a Python or numpy
+    integer, or an integer array holding one value (shape ``()`` or ``(1,)``, as SB3 and Gymnasium's vector
+    envs pass them)."""
+    kind = type(action)
+    if kind in _INT_TYPES:
+        value = int(action)  # type: ignore[call-overload]
+    elif isinstance(action, np.ndarray) and action.dtype.kind in "iu" and action.size == 1 and action.ndim <= 1:
+        value = int(action.reshape(()))
+    elif isinstance(action, np.integer):
+        value = int(action)
+    else:
+        raise InvalidAction(f"{name} must be an integer in 0..{n - 1}, got {action!r} ({kind.__name__})")
+    if not 0 <= value < n:
+        raise InvalidAction(f"{name} must be an integer in 0..{n - 1}, got {value}")
     return value

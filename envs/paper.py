@@ -30,6 +30,7 @@ import numpy as np
 from gymnasium import spaces
 from numpy.typing import NDArray
 
+from splitgym.envs.checks import discrete_action
 from splitgym.envs.config import (
     build_config,
     check_choice,
@@ -217,9 +218,7 @@ class _PaperEnvBase(gym.Env[NDArray[np.float32], np.int64]):
         return np.clip(np.array(values, np.float32), self._obs_low, self._obs_high)
 
     def _check_action(self, action: Any) -> int:
-        if not self.action_space.contains(action):
-            raise ConfigError(f"action {action!r} is outside the action space {self.action_space}")
-        return int(action)
+        return discrete_action(action, int(self.action_space.n))
 
     def load_saving(self, split: Any) -> Any:
         """``(max_split - split) / max_split``: the share of the device's layer budget left unused."""

@@ -9,7 +9,14 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
-__all__ = ["ConfigError", "ProfileError", "SplitGymError", "UnknownParameterError", "suggest"]
+__all__ = [
+    "ConfigError",
+    "InvalidActionError",
+    "ProfileError",
+    "SplitGymError",
+    "UnknownParameterError",
+    "suggest",
+]
 
 
 class SplitGymError(ValueError):
@@ -24,6 +31,11 @@ class UnknownParameterError(ConfigError, TypeError):
     """A keyword argument that the environment or agent does not take. Also a ``TypeError``, as Python
     raises for an unexpected keyword, so wrappers that probe a constructor with a keyword (TorchRL's
     ``GymEnv``, for one) see what they expect."""
+
+
+class InvalidActionError(ConfigError):
+    """An action of the wrong type, shape or value for the environment's action space (never cast). The
+    environments raise it as a subclass of both this and ``gymnasium.error.InvalidAction``."""
 
 
 class ProfileError(SplitGymError):

@@ -31,6 +31,7 @@ from numpy.typing import NDArray
 
 from splitgym.envs.compressed.config import MODES, CompressedSplitConfig, compressed_config
 from splitgym.envs.compressed.tables import CompressionTables, grid_index
+from splitgym.envs.checks import discrete_action
 from splitgym.envs.config import build_config
 from splitgym.envs.fading.process import SAMPLE_FIELDS, ProcessState, Sample
 from splitgym.envs.fading.tables import snr_index
@@ -222,9 +223,7 @@ class CompressedSplitEnv(gym.Env[NDArray[np.float32], np.int64]):
     ) -> tuple[NDArray[np.float32], SupportsFloat, bool, bool, dict[str, Any]]:
         if self._state is None:
             raise gym.error.ResetNeeded("call reset() before step()")
-        a = int(action)
-        if not 0 <= a < self.n_actions:
-            raise gym.error.InvalidAction(f"action must be in 0..{self.n_actions - 1}, got {action!r}")
+        a = discrete_action(action, self.n_actions)
         out = self._outcomes
         run = int(out["run"][a])
         split, budget, mode = self.decode(run)

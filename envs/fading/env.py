@@ -21,6 +21,7 @@ import numpy as np
 from gymnasium import spaces
 from numpy.typing import NDArray
 
+from splitgym.envs.checks import discrete_action
 from splitgym.envs.config import build_config
 from splitgym.envs.fading.config import DEFAULT_SCENARIO, FadingSplitConfig, scenario_config
 from splitgym.envs.fading.info import PER_SPLIT_KEYS, TABLE_KEYS, WEIGHT_KEYS
@@ -159,11 +160,9 @@ class FadingSplitEnv(gym.Env[NDArray[np.float32], np.int64]):
     def step(
         self, action: np.int64 | int
     ) -> tuple[NDArray[np.float32], SupportsFloat, bool, bool, dict[str, Any]]:
-        k = int(action)
-        if not 0 <= k <= self.num_layers or self._col < 0:
-            if self._col < 0:
-                raise gym.error.ResetNeeded("call reset() before step()")
-            raise gym.error.InvalidAction(f"action must be a split in 0..{self.num_layers}, got {action!r}")
+        if self._col < 0:
+            raise gym.error.ResetNeeded("call reset() before step()")
+        k = discrete_action(action, self.num_layers + 1, "action (a split)")
         t, col = self._t, self._col
         split = self._fallback[self._row_list[t][col]][k]
         values = self._table[t, col, self._slot[split]].tolist()
