@@ -20,6 +20,7 @@ import yaml
 
 from splitgym.atomic import write_text_atomic
 from splitgym.errors import ConfigError
+from splitgym.yamlfile import load_yaml
 
 __all__ = ["RUN_FILES", "new_run_dir", "read_run", "versions", "write_run_header", "write_yaml_atomic"]
 
@@ -118,11 +119,7 @@ def read_run(run: Path) -> dict[str, Any]:
     missing = [f for f in RUN_FILES if not (run / f).is_file()]
     if missing:
         raise ConfigError(f"{run} is not a complete run folder: missing {missing}")
-    try:
-        config = yaml.safe_load((run / "config.yml").read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        message = str(exc).replace("\n", " ")
-        raise ConfigError(f"{run}/config.yml is not valid YAML: {message}") from None
+    config = load_yaml(run / "config.yml", f"{run}/config.yml")
     if not isinstance(config, dict) or not {"algo", "env_id"} <= set(config):
         raise ConfigError(f"{run}/config.yml must map 'algo' and 'env_id'")
     return config

@@ -31,6 +31,7 @@ from splitgym.atomic import write_text_atomic
 from splitgym.envs.config import config_dict
 from splitgym.errors import ConfigError
 from splitgym.registration import env_family
+from splitgym.yamlfile import load_yaml
 
 __all__ = [
     "TrainResult",
@@ -201,11 +202,7 @@ def _config(run: Path) -> dict[str, Any]:
     config_path = run / "config.yml"
     if not config_path.is_file():
         raise ConfigError(f"--resume {run}: not a run folder (no config.yml)")
-    try:
-        config = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        message = str(exc).replace("\n", " ")
-        raise ConfigError(f"--resume {run}: config.yml is not valid YAML: {message}") from None
+    config = load_yaml(config_path, f"--resume {run}: config.yml") or {}
     if not isinstance(config, dict) or not {"algo", "env_id", "n_timesteps", "seed"} <= set(config):
         raise ConfigError(f"--resume {run}: config.yml must map 'algo', 'env_id', 'n_timesteps' and 'seed'")
     return config

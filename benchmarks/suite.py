@@ -38,10 +38,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from splitgym.agents.baselines import BASELINES, baselines_for
 from splitgym.errors import ConfigError, SplitGymError, suggest
+from splitgym.yamlfile import load_yaml
 
 __all__ = [
     "BASELINES",
@@ -180,12 +179,7 @@ def load_suite(name_or_path: str | Path, check_envs: bool = True) -> Suite:
     it supports (a fraction of a second each); leave it on unless the environments are known to be good.
     """
     path = _resolve(name_or_path)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"suite file {path} is not valid YAML: {exc}") from None
-    except OSError as exc:
-        raise ConfigError(f"suite file {path} cannot be read: {exc}") from None
+    data = load_yaml(path, f"suite file {path}")
     return parse_suite(data, source=str(path), check_envs=check_envs)
 
 

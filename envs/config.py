@@ -87,11 +87,14 @@ def check_pair(value: Any, name: str) -> tuple[float, float]:
     return _number(name, value[0]), _number(name, value[1])
 
 
+MAX_WEIGHT = 1e6  # a reward weight beyond this only rescales the reward towards overflow [A]
+
+
 def check_weights(**weights: Any) -> None:
     """Each weight is finite and >= 0, and at least one is positive."""
     for name, value in weights.items():
-        if _number(name, value) < 0:
-            raise ConfigError(f"{name} must be >= 0, got {value!r}")
+        if not 0 <= _number(name, value) <= MAX_WEIGHT:
+            raise ConfigError(f"{name} must be in [0, {MAX_WEIGHT:g}], got {value!r}")
     if all(float(v) == 0 for v in weights.values()):
         raise ConfigError(f"reward weights {sorted(weights)} are all zero; at least one must be positive")
 

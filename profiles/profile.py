@@ -202,9 +202,11 @@ def _read_meta(path: Path) -> dict[str, Any]:
     if not meta_path.is_file():
         raise _fail(path, f"metadata file {meta_path.name} is missing (every profile needs its provenance)")
     try:
-        meta = json.loads(meta_path.read_text())
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise _fail(meta_path, f"not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    except UnicodeDecodeError:
+        raise _fail(meta_path, "not UTF-8 text (a JSON file)") from None
     if not isinstance(meta, dict):
         raise _fail(meta_path, "metadata must be a JSON object")
     missing = [k for k in REQUIRED_META if k not in meta]

@@ -171,8 +171,12 @@ class FadingSplitConfig:
         check_int_range("new_tokens", self.new_tokens, 1, 1_000_000)
         check_range("carrier_hz", self.carrier_hz, low=0.5e9, high=100e9)
         check_range("bandwidth_hz", self.bandwidth_hz)
-        for name in ("tx_power_dbm", "antenna_gain_db", "noise_figure_db", "min_snr_db"):
-            check_number(name, getattr(self, name))
+        # Physical ranges: a UE transmits at most 33 dBm (TS 38.101-1 power class 1.5 is 29 dBm; 33 dBm
+        # covers FWA classes) [S]; antenna gains and noise figures within what devices have [K].
+        check_range("tx_power_dbm", self.tx_power_dbm, zero=True, low=-50.0, high=33.0)
+        check_range("antenna_gain_db", self.antenna_gain_db, zero=True, low=-30.0, high=30.0)
+        check_range("noise_figure_db", self.noise_figure_db, zero=True, low=0.0, high=30.0)
+        check_range("min_snr_db", self.min_snr_db, zero=True, low=-50.0, high=30.0)
         check_interval("spectral_efficiency", self.spectral_efficiency, 1e-9, 100.0)
         check_range("link_latency_ms", self.link_latency_ms, zero=True)
         check_int_range("packet_bits", self.packet_bits, 1, 10**9)
@@ -181,7 +185,7 @@ class FadingSplitConfig:
         check_range("speed_kmh", self.speed_kmh, zero=True, high=500.0)
         check_interval("distance_m", self.distance_m, 10.0, 5000.0)
         check_range("request_interval_s", self.request_interval_s)
-        check_number("rician_k_db", self.rician_k_db)
+        check_range("rician_k_db", self.rician_k_db, zero=True, low=-30.0, high=40.0)  # measured K <= ~20 dB
         check_range("los_decorrelation_m", self.los_decorrelation_m)
         check_range("snr_estimate_std_db", self.snr_estimate_std_db, zero=True)
         check_int_range("snr_history", self.snr_history, 0, 64)

@@ -295,9 +295,7 @@ SUITES: list[Any] = [
     pytest.param(
         text,
         id=name,
-        marks=pytest.mark.xfail(strict=False, reason="YAML errors span lines: benchmarks/suite.py")
-        if name in _MULTILINE
-        else (),
+        marks=(),
     )
     for name, text in {
         "invalid-yaml": "name: [unclosed",
@@ -348,16 +346,12 @@ SUITES += [
     }.items()
 ]
 SUITES += [
-    pytest.param(
-        yaml.safe_dump(_suite(seeds=3)),
-        id="seeds-not-list",
-        marks=pytest.mark.xfail(strict=False, reason="seeds: 3 is accepted: benchmarks/suite.py"),
-    ),
+    pytest.param(yaml.safe_dump(_suite(seeds=0)), id="seeds-zero-count"),
+    pytest.param(yaml.safe_dump(_suite(seeds=True)), id="seeds-bool"),
     pytest.param(
         "name: bad\nname: again\nenvs: [{id: splitgym/PaperSplit-v0}]\nagents: [{baseline: random}]\nseeds: [0]\n"
         "eval_episodes: 2\n",
         id="duplicate-key",
-        marks=pytest.mark.xfail(strict=False, reason="duplicate keys in suite YAML: benchmarks/suite.py"),
     ),
 ]
 
@@ -384,7 +378,7 @@ PROFILE_WORK = pytest.mark.xfail(strict=False, reason="malformed profile files: 
 
 
 @pytest.mark.parametrize(
-    "name", [pytest.param(n, marks=PROFILE_WORK if n != "missing" else ()) for n in PROFILES]
+    "name", list(PROFILES)
 )
 @pytest.mark.parametrize("command", ["plot", "scale", "budget-sweep"])
 def test_bad_profile_files(name: str, command: str, capsys: pytest.CaptureFixture[str], in_tmp: Path) -> None:
