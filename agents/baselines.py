@@ -11,7 +11,9 @@ resolve names through :data:`BASELINES`. Each :class:`Baseline` says which envir
   calibration episodes, seeds disjoint from evaluation; hyperparameter ``split`` fixes it instead),
   ``neurosurgeon`` (Kang et al., ASPLOS 2017; hyperparameters ``objective``, ``quality_floor``) and its
   two named settings ``neurosurgeon_latency`` and ``neurosurgeon_energy``, and ``oracle`` (best split of
-  each request);
+  each request); ``myopic`` (the same per-request rule, by its name in the sequential setting) and
+  ``planning`` (:mod:`splitgym.agents.policies.planning`: look-ahead with a clone of a v1 env; hyperparameters
+  ``horizon``, ``gamma``);
 * compressed: ``fixed_none``, ``fixed_luc``, ``fixed_uniform`` (the best constant action without
   compression / with LUC / with uniform compression, searched on calibration episodes; hyperparameter
   ``action`` fixes it) and ``oracle``.
@@ -135,6 +137,13 @@ def _split_policy(cls_name: str) -> Builder:
     return build
 
 
+def _planning(ctx: BuildContext, params: Mapping[str, Any]) -> Built:
+    from splitgym.agents.policies.planning import SplitPlanningPolicy
+
+    settings = {"horizon": 5, "gamma": 1.0} | dict(params)
+    return SplitPlanningPolicy(ctx.env, **settings), ctx.env, settings
+
+
 def _fixed_split(ctx: BuildContext, params: Mapping[str, Any]) -> Built:
     from splitgym.agents.policies.split import FixedSplitPolicy, best_fixed_split
 
@@ -238,11 +247,23 @@ BASELINES: dict[str, Baseline] = {
                 "compressed": _split_policy("SplitOraclePolicy"),
             },
         ),
+        Baseline(
+            "myopic",
+            "split: the best split of each request, blind to the state it leaves (the oracle's rule)",
+            {"split": _split_policy("SplitOraclePolicy")},
+        ),
+        Baseline(
+            "planning",
+            "split (v1 with state): clone the env, roll each split out with the myopic rule over a horizon",
+            {"split": _planning},
+            ("horizon", "gamma"),
+        ),
     )
 }
 
 # What ``evaluate --baselines`` runs beside an agent (``neurosurgeon`` itself needs its hyperparameters).
-_EVALUATE_SKIP = ("neurosurgeon",)
+# ``myopic`` repeats ``oracle`` on split envs; ``planning`` needs an env with clone() (v1) and is slow.
+_EVALUATE_SKIP = ("neurosurgeon", "myopic", "planning")
 
 
 def baselines_for(family: str, *, evaluation: bool = False) -> tuple[str, ...]:

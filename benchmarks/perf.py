@@ -11,6 +11,12 @@
 * **PPO throughput**: environment steps per second of stable-baselines3 PPO (default hyperparameters, one
   environment, one torch thread) learning on ``ENV`` against learning on ``CartPole-v1``;
   ``ratio = ours / CartPole``.
+* **PPO on the native vector env**: environment steps per second of stable-baselines3 PPO learning on the
+  native vector env at 64 environments (through :class:`splitgym.vector.SB3VecEnv`, with the episode
+  monitor training uses) against the same PPO on one environment: the same rollout size (2048 steps:
+  ``n_steps = 2048 / n_envs``), minibatch (the whole rollout), epochs (10) and one torch thread, a
+  throughput setting [A], not a tuned one (with 512-step minibatches PPO's own updates take 3/4 of the
+  time at 64 envs). ``ratio = vector / single``; targets at least 10^4 steps/s and at least 5x (issue 16).
 * **vector env**: environment steps per second of the natively batched vector env at ``num_envs``
   environments against ``SyncVectorEnv`` over single environments of the same ID (the Python loop it
   replaces). ``ratio = native / sync`` steps per second; the native figure is also compared with the
@@ -38,6 +44,7 @@ __all__ = [
     "env_step_ratio",
     "machine",
     "perf_report",
+    "ppo_vector_ratio",
     "run_perf",
     "v1_perf",
     "vector_ratio",
@@ -238,12 +245,64 @@ def ppo_throughput_ratio(env_id: str = DEFAULT_ENV, steps: int = 4096) -> PerfRe
     )
 
 
+PPO_VECTOR_TARGET = 1e4  # env steps/s of PPO on the native vector env at 64 envs (issue 16)
+PPO_VECTOR_RATIO = 5.0  # ... against the same PPO on one env
+
+
+def ppo_vector_ratio(
+    env_id: str = DEFAULT_ENV,
+    num_envs: int = 64,
+    vector_steps: int = 32_768,
+    single_steps: int = 8_192,
+    rollout: int = 2048,
+    batch_size: int = 2048,
+) -> PerfResult:
+    """PPO learning steps per second on the native vector env (``num_envs``) against one env, the same
+    hyperparameters (rollout ``rollout`` steps in all, minibatch ``batch_size``, 10 epochs)."""
+    import torch
+    from stable_baselines3 import PPO
+
+    from splitgym.vector import SB3EpisodeMonitor, make_sb3_vec_env
+
+    torch.set_num_threads(1)
+
+    def rate(n: int, steps: int) -> float:
+        env: Any = gym.make(env_id) if n == 1 else SB3EpisodeMonitor(make_sb3_vec_env(env_id, n, seed=0))
+        model = PPO(
+            "MlpPolicy", env, n_steps=rollout // n, batch_size=batch_size, seed=0, device="cpu", verbose=0
+        )
+        start = time.perf_counter()
+        model.learn(steps)
+        seconds = time.perf_counter() - start
+        env.close()
+        return model.num_timesteps / seconds
+
+    med = _alternate(
+        {"vector": lambda: rate(num_envs, vector_steps), "single": lambda: rate(1, single_steps)}, rounds=2
+    )
+    ratio = med["vector"] / med["single"]
+    return PerfResult(
+        "PPO on vector env",
+        f"SB3 PPO, native x{num_envs}",
+        "SB3 PPO, one env",
+        med["vector"],
+        med["single"],
+        "env steps/s",
+        ratio,
+        f">= {PPO_VECTOR_TARGET:.0e} steps/s and >= {PPO_VECTOR_RATIO:g}x",
+        med["vector"] >= PPO_VECTOR_TARGET and ratio >= PPO_VECTOR_RATIO,
+    )
+
+
 def run_perf(env_id: str = DEFAULT_ENV, quick: bool = False) -> tuple[list[PerfResult], dict[str, Any]]:
     """Every ratio above (``quick``: fewer steps and no live model, for tests) and the machine."""
     scale = 10 if quick else 1
     results = [env_step_ratio(env_id, steps=50_000 // scale, rounds=7 if not quick else 3)]
     results += vector_ratio(env_id, steps=200 // scale, rounds=5 if not quick else 2)
     results.append(ppo_throughput_ratio(env_id, steps=4096 // (4 if quick else 1)))
+    if gym.spec(env_id).vector_entry_point is not None:
+        q = 4 if quick else 1
+        results.append(ppo_vector_ratio(env_id, vector_steps=32_768 // q, single_steps=8_192 // q))
     if env_id != V1_ENV:  # the v1 world side by side (issue 12 targets)
         results += v1_perf(quick)
     if not quick:

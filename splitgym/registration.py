@@ -58,7 +58,12 @@ V1_SCENARIOS = {
     "TinyLlama": "TinyLlama-1.1B int4 on a phone + A100 edge, NR TDD link, 3 km/h (proxy quality)",
     "Llama7B": "Llama-2-7B int4 on a Jetson Orin Nano Super + A100 edge, NR TDD link, prompts to 512 (proxy)",
     "Reference": "the reference LLM (measured quality) on a phone + A100 edge, NR TDD link, 3 km/h",
+    "Session": "Pedestrian with every state component: arrivals + queue, heat, battery, RRC, KV cache",
+    "Stateless": "Pedestrian without sequential state: each request independent of the actions before it",
 }
+# v1 scenarios with sequential state: the native vector env does not batch the state components yet, so
+# gym.make_vec falls back to the synchronous vector env for them.
+_V1_STATEFUL = ("Session",)
 
 
 def _v1_entries() -> tuple[EnvEntry, ...]:
@@ -79,7 +84,7 @@ def _v1_entries() -> tuple[EnvEntry, ...]:
                 "split",
                 summary,
                 {"scenario": name},
-                _SPLIT_V1_VEC,
+                None if name in _V1_STATEFUL else _SPLIT_V1_VEC,
             )
             for name, summary in V1_SCENARIOS.items()
         ),

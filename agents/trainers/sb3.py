@@ -94,9 +94,7 @@ def _envs_and_callbacks(setup: _Setup, seed_offset: int, append: bool) -> tuple[
     from stable_baselines3.common.callbacks import EvalCallback
 
     s = setup
-    venv = make_monitored_vec_env(
-        s.env_id, s.n_envs, s.seed + seed_offset, dict(s.env_kwargs), s.run, s.info_keywords, append
-    )
+    venv = _training_env(s, seed_offset, append)
     eval_env = make_monitored_vec_env(s.env_id, 1, s.seed + 10_000 + seed_offset, dict(s.env_kwargs), None)
     eval_cls: Any = EvalCallback
     if s.algo in MASKABLE:
@@ -114,6 +112,41 @@ def _envs_and_callbacks(setup: _Setup, seed_offset: int, append: bool) -> tuple[
         verbose=0,
     )
     return venv, [eval_cb, reward_terms_callback(), safe_checkpoint_callback(s.run, every)]
+
+
+def _training_env(setup: _Setup, seed_offset: int, append: bool) -> Any:
+    """The monitored training envs: with ``n_envs > 1`` on an ID with a natively batched
+    ``vector_entry_point``, that vector env as one SB3 ``VecEnv`` (:class:`splitgym.vector.SB3VecEnv`,
+    seeded ``seed``, the same ``<rank>.monitor.csv`` rows, crash-safe); otherwise (or when the vector env
+    refuses these arguments) ``n_envs`` single envs (:func:`make_monitored_vec_env`)."""
+    from splitgym.agents.envs import check_env_id
+    from splitgym.vector import has_vector_entry_point
+
+    s = setup
+    seed = s.seed + seed_offset
+    if s.n_envs > 1 and has_vector_entry_point(check_env_id(s.env_id)):
+        from splitgym.agents.trainers.sb3_files import _AppendWriter
+        from splitgym.vector import SB3EpisodeMonitor, make_sb3_vec_env
+
+        try:
+            native = make_sb3_vec_env(check_env_id(s.env_id), s.n_envs, dict(s.env_kwargs), seed)
+        except ConfigError as exc:
+            import warnings
+
+            warnings.warn(
+                f"native vector env refused {dict(s.env_kwargs)} ({exc}); using single envs", stacklevel=2
+            )
+        else:
+            header = {"t_start": time.time(), "env_id": check_env_id(s.env_id)}
+            fields = ("r", "l", "t", *s.info_keywords)
+            writers = [
+                _AppendWriter(Path(s.run) / f"{rank}.monitor.csv", header, fields, append)
+                for rank in range(s.n_envs)
+            ]
+            return SB3EpisodeMonitor(native, writers, s.info_keywords)
+    return make_monitored_vec_env(
+        s.env_id, s.n_envs, seed, dict(s.env_kwargs), s.run, s.info_keywords, append
+    )
 
 
 def _every(setup: _Setup) -> int:

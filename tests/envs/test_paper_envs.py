@@ -125,7 +125,7 @@ def test_observation_modes() -> None:
     ("kwargs", "message"),
     [
         ({"w_inff": 1.0}, "unknown parameter 'w_inff' .*did you mean 'w_inf'"),
-        ({"w_inf": -1.0}, "w_inf must be >= 0, got -1"),
+        ({"w_inf": -1.0}, r"w_inf must be in \[0, 1e\+06\], got -1"),
         ({"w_inf": 0.0, "w_load": 0.0}, "all zero"),
         ({"w_load": float("nan")}, "w_load must be a finite number"),
         ({"reset_impairment": (0.2, 0.1)}, "reset_impairment must satisfy"),
