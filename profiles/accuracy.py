@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from splitgym.errors import ConfigError
-from splitgym.profiles.live import LiveQualityModel
+from splitgym.profiles.quality.live import LiveQualityModel
 from splitgym.profiles.profile import write_profile
 
 __all__ = ["DEFAULT_LEVELS", "LEVEL_UNITS", "measure_accuracy_profile", "sweep_accuracy"]

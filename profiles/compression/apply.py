@@ -18,7 +18,7 @@ Linear weights ``[out, in]``::
 
 with ``k = round(r·in)`` the weights pruned per row and ``b`` the weight bits. Norm weights (float16) are
 left out (``2·d`` values per layer). :func:`evaluate_lm` gives perplexity ``exp(mean NLL)`` and next-token
-accuracy on non-overlapping windows, as in :mod:`splitgym.profiles.live`.
+accuracy on non-overlapping windows, as in :mod:`splitgym.profiles.quality.live`.
 """
 
 from __future__ import annotations

@@ -164,7 +164,7 @@ def apply_study(
     from splitgym.profiles.compression.apply import check_method
     from splitgym.profiles.compression.compare import compare_luc_uniform, comparison_markdown
     from splitgym.profiles.compression.sensitivity import calibration_ids
-    from splitgym.profiles.live import held_out_text
+    from splitgym.profiles.quality.live import held_out_text
     from splitgym.profiles.llm import load_causal_lm
 
     check_method(method)
@@ -237,7 +237,7 @@ def _voting_table(frame: Any) -> str:
 
 
 def _held_out_ids(lm: Any, tokens: int, window: int, flag: str = "--tokens") -> Any:
-    from splitgym.profiles.live import held_out_text
+    from splitgym.profiles.quality.live import held_out_text
 
     if window < 2:
         raise ConfigError(f"--window must be >= 2 tokens, got {window}")
@@ -435,7 +435,7 @@ def table_study(
     from splitgym.profiles.compression.exits import load_exits
     from splitgym.profiles.compression.sensitivity import per_layer_score
     from splitgym.profiles.compression.table import measure_compressed_quality
-    from splitgym.profiles.live import held_out_text
+    from splitgym.profiles.quality.live import held_out_text
     from splitgym.profiles.llm import load_causal_lm
     from splitgym.profiles.profile import resolve_profile, write_profile
 
@@ -505,7 +505,7 @@ def vote_channel_study(
     from splitgym.profiles.compression.exits import load_exits
     from splitgym.profiles.compression.sensitivity import per_layer_score
     from splitgym.profiles.compression.vote_channel import vote_under_channel
-    from splitgym.profiles.live import held_out_text
+    from splitgym.profiles.quality.live import held_out_text
     from splitgym.profiles.llm import load_causal_lm
     from splitgym.profiles.profile import resolve_profile
 

@@ -8,7 +8,7 @@ the policy expanded over those ``k`` layers), and the model runs on held-out tex
   ``e <= k`` (infeasible when there is none);
 * for ``0 < k < L`` and each SNR, one pass with the hidden state after layer ``k`` corrupted by the channel
   operator (the receiver clamps at the uncompressed model's largest clean value at that layer, as in
-  :mod:`splitgym.profiles.live`) gives the edge's output (mode ``edge``) and the edge-side exits; mode
+  :mod:`splitgym.profiles.quality.live`) gives the edge's output (mode ``edge``) and the edge-side exits; mode
   ``vote`` is the max-confidence vote over every exit that ran: device exits ``<= k`` from the clean pass,
   edge exits ``> k`` and the final output from the corrupted one. Splits 0 and ``L`` cross no channel.
 
@@ -37,7 +37,7 @@ from splitgym.profiles.compression.compare import high_bits_for
 from splitgym.profiles.compression.costmodel import layer_costs
 from splitgym.profiles.compression.exits import ExitHeads, layer_outputs, max_confidence_vote
 from splitgym.profiles.compression.luc import CompressionPolicy, luc_policy, uniform_policy
-from splitgym.profiles.corruption import make_operator
+from splitgym.profiles.quality.corruption import make_operator
 from splitgym.profiles.llm import LoadedLM
 
 __all__ = [

@@ -25,7 +25,7 @@ from splitgym.profiles.compression.table import (
     perplexity_of,
     token_nll,
 )
-from splitgym.profiles.corruption import make_operator
+from splitgym.profiles.quality.corruption import make_operator
 from splitgym.profiles.llm import LoadedLM
 
 __all__ = ["vote_under_channel"]

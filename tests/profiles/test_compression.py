@@ -187,7 +187,7 @@ def lm() -> LoadedLM:
 @pytest.fixture(scope="module")
 def texts(lm: LoadedLM) -> Texts:
     from splitgym.profiles.compression.sensitivity import calibration_ids
-    from splitgym.profiles.live import held_out_text
+    from splitgym.profiles.quality.live import held_out_text
 
     calib = calibration_ids(lm, 512)
     held = lm.encode(held_out_text())[:1024]

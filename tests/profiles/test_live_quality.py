@@ -12,8 +12,8 @@ import pytest
 from splitgym.errors import ConfigError
 from splitgym.profiles import load_profile
 from splitgym.profiles.accuracy import measure_accuracy_profile
-from splitgym.profiles.corruption import BitFlip, Erasure, Fading, add_awgn, make_operator
-from splitgym.profiles.live import LiveQualityModel
+from splitgym.profiles.quality.corruption import BitFlip, Erasure, Fading, add_awgn, make_operator
+from splitgym.profiles.quality.live import LiveQualityModel
 
 torch = pytest.importorskip("torch")
 TEXT = (Path(__file__).read_bytes() * 4)[:4096]

@@ -22,7 +22,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from splitgym.errors import ConfigError
-from splitgym.profiles.corruption import ChannelOperator, make_operator
+from splitgym.profiles.quality.corruption import ChannelOperator, make_operator
 from splitgym.profiles.llm import LoadedLM, load_causal_lm
 
 __all__ = ["LiveQualityModel", "held_out_text"]

@@ -170,10 +170,10 @@ class CountingQualityModel:
 
 def resolve_quality_model(spec: QualityModel | str | Path | Profile) -> QualityModel:
     """A quality model from an instance, a shipped profile name, a profile path or a :class:`Profile`, or
-    ``"live[:MODEL[:OPERATOR]]"`` for a :class:`~splitgym.profiles.live.LiveQualityModel` (default
+    ``"live[:MODEL[:OPERATOR]]"`` for a :class:`~splitgym.profiles.quality.live.LiveQualityModel` (default
     ``live:reference:erasure``; MODEL is ``reference`` or a local checkpoint folder)."""
     if isinstance(spec, str) and (spec == "live" or spec.startswith("live:")):
-        from splitgym.profiles.live import LiveQualityModel
+        from splitgym.profiles.quality.live import LiveQualityModel
 
         _, model, operator = [*spec.split(":", 2), "", ""][:3]
         return LiveQualityModel(model or "reference", operator or "erasure", n_tokens=1024)
