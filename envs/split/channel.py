@@ -136,10 +136,20 @@ class RequestProcess:
         n = st.position.shape[0]
         a = self.config.load_correlation
         if self.width > 0:
-            st.position = np.mod(st.position + self.move, 2.0 * self.width)
+            period = 2.0 * self.width
+            p = st.position + self.move
+            if 0.0 <= self.move < period:  # one wrap at most: p - 2W is exact (Sterbenz), as np.mod
+                np.subtract(p, period, out=p, where=p >= period)
+                st.position = p
+            else:
+                st.position = np.mod(p, period)
         d = self.distance(st.position)
-        redraw = rng.random(n) < self.p_redraw
-        st.los = np.where(redraw, rng.random(n) < umi_los_probability(d), st.los)
+        redraw = np.flatnonzero(rng.random(n) < self.p_redraw)
+        cand = np.asarray(rng.random(n))
+        if redraw.size:  # the LOS probability only where the state is redrawn (same draws as everywhere)
+            los = np.array(st.los, dtype=bool)
+            los[redraw] = cand[redraw] < umi_los_probability(d[redraw])
+            st.los = los
         st.z_los = _ar1(st.z_los, self.r_los, rng.standard_normal(n))
         st.z_nlos = _ar1(st.z_nlos, self.r_nlos, rng.standard_normal(n))
         st.y_device = _ar1(st.y_device, a, rng.standard_normal(n))

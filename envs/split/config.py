@@ -37,6 +37,7 @@ of this project with its reason). The research dossier is ``shared/research/link
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -157,8 +158,24 @@ class SplitConfig:
     quality_range: tuple[float, float] | None = None
     # Episode.
     max_steps: int = 100
+    # Sequential state (issue 13, :mod:`splitgym.envs.split.state`): the components composed into the world,
+    # each updated by the executed action. () = stateless (the request process alone).
+    state: tuple[str, ...] = ()
+    arrival_kind: str = "poisson"  # queue: "poisson", "periodic" or "trace"
+    arrival_rate_per_s: float = 0.2  # [A: a busy chat session, a request per 5 s; see state.py]
+    arrival_period_s: float = 5.0  # [A: same mean as the Poisson default]
+    arrival_trace_s: tuple[float, ...] = ()  # arrival times (s), sorted, finite, >= 0
+    thermal_ambient_c: float = 25.0  # [A: room temperature; ThermalParams]
+    thermal_skin_throttle_c: float = 42.0  # [S: Galaxy S25 Ultra, dossier §5.1; ThermalParams]
+    thermal_die_throttle_c: float = 90.0  # [A: dossier §5.2]
+    battery_capacity_wh: float = 13.9  # [S: iPhone 16 Pro 3582 mAh x 3.88 V; BatteryParams]
+    battery_initial_soc: float = 1.0  # [A: a session starts on a full battery]
+    rrc_inactivity_s: float = 10.0  # [S: SIGCOMM'21 5G artifact; RadioParams]
+    kv_mode: str = "migrate"  # a split change between turns: "migrate" the moved layers' KV or "recompute"
+    turns_per_conversation: int = 4  # [A: a short multi-turn chat]
 
     def __post_init__(self) -> None:
+        _check_state(self)
         from splitgym.envs.channels.nr import MCS_TABLES, TDD_PATTERNS
         from splitgym.profiles.timing.catalogue import CATALOGUE
         from splitgym.profiles.timing.roofline import DEVICES
@@ -286,6 +303,55 @@ class SplitConfig:
         return round(math.log2(self.scs_hz / 15e3))
 
 
+STATE_COMPONENTS = ("queue", "thermal", "battery", "radio", "kv")
+
+
+def _check_state(c: SplitConfig) -> None:
+    """The sequential-state fields (errors name the field, the value and what is allowed)."""
+    if isinstance(c.state, str) or not all(isinstance(x, str) for x in c.state):
+        raise ConfigError(
+            f"state must be a tuple of component names from {STATE_COMPONENTS}, got {c.state!r}"
+        )
+    for name in c.state:
+        if name not in STATE_COMPONENTS:
+            raise ConfigError(
+                f"state: unknown component {name!r}{suggest(name, STATE_COMPONENTS)}; allowed: "
+                f"{list(STATE_COMPONENTS)}"
+            )
+    if len(set(c.state)) != len(c.state):
+        raise ConfigError(f"state must name each component once, got {c.state!r}")
+    check_choice("arrival_kind", c.arrival_kind, ("poisson", "periodic", "trace"))
+    for name in ("arrival_rate_per_s", "arrival_period_s", "battery_capacity_wh", "rrc_inactivity_s"):
+        v = getattr(c, name)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0.0:
+            raise ConfigError(f"{name} must be a finite number > 0, got {v!r}")
+    trace = c.arrival_trace_s
+    try:
+        t = [float(x) for x in trace]
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"arrival_trace_s must be a sequence of times in s, got {trace!r}") from exc
+    if not all(math.isfinite(x) and x >= 0.0 for x in t):
+        raise ConfigError(f"arrival_trace_s must hold finite times >= 0 s, got {trace!r}")
+    if any(b < a for a, b in itertools.pairwise(t)):
+        raise ConfigError(f"arrival_trace_s must be sorted (non-decreasing), got {trace!r}")
+    if c.arrival_kind == "trace" and "queue" in c.state and not t:
+        raise ConfigError("arrival_trace_s must hold at least one time when arrival_kind='trace', got ()")
+    check_number("thermal_ambient_c", c.thermal_ambient_c)
+    for name in ("thermal_skin_throttle_c", "thermal_die_throttle_c"):
+        v = getattr(c, name)
+        check_number(name, v)
+        if v < c.thermal_ambient_c:
+            raise ConfigError(
+                f"{name} must be >= thermal_ambient_c ({c.thermal_ambient_c:g} °C), got {v!r} (a throttle "
+                "temperature below ambient would throttle an idle device)"
+            )
+    v = c.battery_initial_soc
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.0 < v <= 1.0:
+        raise ConfigError(f"battery_initial_soc must be in (0, 1], got {v!r}")
+    check_choice("kv_mode", c.kv_mode, ("migrate", "recompute"))
+    check_int_range("turns_per_conversation", c.turns_per_conversation, 1, 10**6)
+
+
 # Named scenarios: overrides of the defaults. The default ID splitgym/FadingSplit-v1 is "Pedestrian".
 SCENARIOS: dict[str, Mapping[str, Any]] = {
     "Pedestrian": {},
@@ -299,6 +365,9 @@ SCENARIOS: dict[str, Mapping[str, Any]] = {
         "ttft_deadline_s": 4.0,
     },
     "Reference": {"model": "reference", "device_precision": "float16"},
+    # Every state component on (issue 13): arrivals and a queue, heat, battery, RRC radio state, KV cache.
+    "Session": {"state": STATE_COMPONENTS},
+    "Stateless": {"state": ()},
 }
 DEFAULT_SCENARIO = "Pedestrian"
 SCENARIO_SUMMARIES: dict[str, str] = {
@@ -307,6 +376,8 @@ SCENARIO_SUMMARIES: dict[str, str] = {
     "TinyLlama": "TinyLlama-1.1B int4 on a phone + A100 edge, NR TDD link, 3 km/h (proxy quality)",
     "Llama7B": "Llama-2-7B int4 on a Jetson Orin Nano Super + A100 edge, NR TDD link, prompts to 512 (proxy)",
     "Reference": "the reference LLM (measured quality) on a phone + A100 edge, NR TDD link, 3 km/h",
+    "Session": "Pedestrian with every state component: arrivals + queue, heat, battery, RRC, KV cache",
+    "Stateless": "Pedestrian without sequential state: each request independent of the actions before it",
 }
 
 

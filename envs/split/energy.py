@@ -48,6 +48,13 @@ class EnergyModel:
     radio: RadioParams
     slot_s: float
 
+    def __post_init__(self) -> None:
+        # The radio's powers as floats (its properties recompute them on every access).
+        r = self.radio
+        for name, value in (("_pdcch_w", r.pdcch_w), ("_rx_w", r.rx_w), ("_cdrx_w", r.cdrx_w)):
+            object.__setattr__(self, name, float(value))
+        object.__setattr__(self, "_tail_j", (r.pdcch_w - r.cdrx_w) * r.drx_inactivity_s)
+
     @classmethod
     def build(cls, config: SplitConfig, slot_s: float) -> EnergyModel:
         base = DEVICES[config.device].power_w
@@ -83,7 +90,8 @@ class EnergyModel:
     ) -> F:
         tx = tx_slots * self.slot_s
         rx = rx_slots * self.slot_s
+        d: dict[str, float] = self.__dict__
         mon = np.maximum(total_s - first_radio_s - tx - rx, 0.0)
-        active = self.radio.tx_w(tx_power_dbm) * tx + self.radio.rx_w * rx + self.radio.pdcch_w * mon
-        used = active + self.radio.cdrx_w * first_radio_s + self.tail_j
-        return np.asarray(np.where(radio_used, used, self.radio.cdrx_w * total_s))
+        active = self.radio.tx_w(tx_power_dbm) * tx + d["_rx_w"] * rx + d["_pdcch_w"] * mon
+        used = active + d["_cdrx_w"] * first_radio_s + d["_tail_j"]
+        return np.asarray(np.where(radio_used, used, d["_cdrx_w"] * total_s))

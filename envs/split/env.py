@@ -10,13 +10,22 @@ Reward and terms: :meth:`SplitWorld.evaluate <splitgym.envs.split.world.SplitWor
 holds every term, weight, TTFT/TBT/latency, energy and the request's physics, and
 ``info["quality_source"]`` says whether quality is measured or a proxy.
 
-Speed: the request process does not depend on actions, so requests are simulated ahead in blocks and every
-runnable split is evaluated on each at once (a batch of fresh episodes at a reset; the next block of the
-current episode when it outlasts the first); a step reads one precomputed row.
+Speed: the request process does not depend on actions, so requests are simulated ahead in blocks (a batch
+of fresh episodes at a reset; the next block of the current episode when it outlasts the first) with their
+packed-lane indices, load stretches and PUSCH power; a step evaluates only the executed split with
+:meth:`SplitWorld.evaluate_lane <splitgym.envs.split.world.SplitWorld.evaluate_lane>` (one gathered row of
+lane constants and a few dozen float operations, equal to :meth:`~SplitWorld.evaluate` to rounding).
+
+Sequential state (issue 13): ``state=(...)`` composes the components of :mod:`.state` (queue, thermal,
+battery, radio, kv), updated by the executed action; their features are appended to the observation, the
+memory mask follows the KV context, a depleted battery ends the episode (``terminated``) and ``info`` holds
+each mechanism's terms (``wait_s``, ``promotion_s``, ``kv_bytes``, ``clock_scale``, ``battery_soc``, ...).
+:meth:`FadingSplitV1Env.clone` copies an episode for look-ahead planners.
 """
 
 from __future__ import annotations
 
+import copy
 from typing import Any, SupportsFloat
 
 import gymnasium as gym
@@ -28,6 +37,7 @@ from splitgym.envs.config import build_config
 from splitgym.envs.split.channel import FIELDS, LargeScale, Request
 from splitgym.envs.split.config import DEFAULT_SCENARIO, SplitConfig, scenario_config
 from splitgym.envs.split.observation import initial_cqi, observe, tail_columns
+from splitgym.envs.split.state import SessionState, physics_config
 from splitgym.envs.split.world import world_for
 
 __all__ = ["INFO_KEYS", "PER_SPLIT_KEYS", "PER_STEP_KEYS", "WEIGHT_KEYS", "FadingSplitV1Env"]
@@ -67,7 +77,10 @@ class FadingSplitV1Env(gym.Env[NDArray[np.float32], np.int64]):
         else:
             self.config = scenario_config(scenario, **overrides)
         self.scenario = scenario
-        self.world = world_for(self.config)
+        self.world = world_for(physics_config(self.config))
+        self.session = SessionState(self.config, self.world) if self.config.state else None
+        self._base_dim = self.world.obs_dim
+        obs_dim = self._base_dim + (self.session.obs_dim if self.session is not None else 0)
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise gym.error.Error(
                 f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}"
@@ -75,16 +88,27 @@ class FadingSplitV1Env(gym.Env[NDArray[np.float32], np.int64]):
         self.render_mode = render_mode
         L = self.num_layers = self.world.num_layers
         self.action_space = spaces.Discrete(L + 1)
-        self.observation_space = spaces.Box(0.0, 1.0, shape=(self.world.obs_dim,), dtype=np.float32)
+        self.observation_space = spaces.Box(0.0, 1.0, shape=(obs_dim,), dtype=np.float32)
         self._weights = [float(getattr(self.config, n)) for n in WEIGHT_KEYS]
         self._masks = list(self.world.feasible)
         self._fallback: list[list[int]] = self.world.fallback.tolist()
         self._slot = self.world.slot_of
         self._tail_cols = slice(1, 3 + self.config.cqi_history)
         self.quality_source = self.world.quality.source
+        self._w_invalid = float(self.config.w_invalid)
+        self._slot_list: list[int] = self.world.slot_of.tolist()
+        self._split_frac = [k / self.world.num_layers for k in range(self.world.num_layers + 1)]
+        self._cqi_h = self.config.cqi_history
+        self._cqi_obs = (self.world._cqi_packed / 15.0).astype(np.float32)
+        self._k_ttft = 1.0 / (2.0 * self.config.ttft_deadline_s)
+        self._k_total = 1.0 / (2.0 * self.config.total_deadline_s)
+        self._max_steps = int(self.config.max_steps)
+        self._block_len = 0
         self._t = 0
         self._col = -1
-        self._obs = np.zeros((0, 0, self.world.obs_dim), dtype=np.float32)
+        self._obs = np.zeros((0, 0, obs_dim), dtype=np.float32)
+        self._prev_col = self._base_dim - 1
+        self._pool_div = self.world.runnable.size * self.world.prompts.size
         self._step = 0
         self.last_info: dict[str, Any] = {}
 
@@ -105,48 +129,56 @@ class FadingSplitV1Env(gym.Env[NDArray[np.float32], np.int64]):
         self._prepare(block, tail0)
         self._col = -1
 
-    def _next_block(self, tail0: NDArray[np.float64]) -> None:
+    def _next_block(self) -> None:
         col = self._col
+        tail0 = np.zeros(self.config.cqi_history + 2)  # the caller writes the tail
         st = self._batch_state
         state = LargeScale(*(np.asarray(getattr(st, f))[col : col + 1] for f in vars(st)))
         block = self.world.process.simulate(state, self.np_random, BLOCK)
         self._batch_state = state
         self._prepare(block, tail0[None, :])
-        self._col = 0
+        self._select(0)
 
     def _prepare(self, s: Request, tail0: NDArray[np.float64]) -> None:
-        """Evaluate block ``s`` (arrays ``(T, n)``) at every runnable split; ``tail0`` (n, H+2)."""
+        """Tabulate block ``s`` (arrays ``(T, n)``): observations without the previous request's tail (row 0
+        with ``tail0``, ``(n, H+2)``), packed-lane bases, compute stretches, PUSCH power and per-step info."""
         w, c = self.world, self.config
         self._obs = observe(c, s, np.zeros((*s.snr_db.shape, c.cqi_history + 2)),
                             np.zeros(s.snr_db.shape, np.int64),
                             w.num_layers, w.prompts)  # fmt: skip
         self._obs[0, :, self._tail_cols] = tail0
+        if self.session is not None:
+            extra = np.zeros((*self._obs.shape[:2], self.session.obs_dim), dtype=np.float32)
+            self._obs = np.concatenate([self._obs, extra], axis=-1)
         self._levels = np.asarray(s.prompt_level)
-        self._level_list = self._levels.tolist()
-        out = w.evaluate(_expand(s), w.runnable[None, None, :])
-        tails = tail_columns(c, out.cqi, out.ttft_s, out.latency_s).astype(np.float32)
-        self._tails = tails
-        # The observation that follows each (request, split): the next request's row with this tail.
-        nxt = np.empty((*out.reward.shape, w.obs_dim), dtype=np.float32)
-        nxt[:-1] = self._obs[1:, :, None, :]
-        nxt[..., self._tail_cols] = tails
-        nxt[..., -1] = (w.runnable / w.num_layers)[None, None, :]
-        self._obs_next = nxt
-        shape = out.reward.shape
-        per_step = [s.snr_db, s.distance_m, s.los, s.tx_power_dbm, w.prompts[s.prompt_level], s.device_load,
-                    s.edge_load]  # fmt: skip
-        # One plane per info key (contiguous writes); a step gathers one (request, split) column.
-        table = np.empty((len(PER_SPLIT_KEYS), *shape))
-        for j, key in enumerate(PER_SPLIT_KEYS):
-            table[j] = getattr(out, key)
-        steps = np.empty((len(PER_STEP_KEYS) + len(WEIGHT_KEYS), *shape[:2]))
-        for j, v in enumerate(per_step):
-            steps[j] = v
-        steps[len(per_step) :] = np.asarray(self._weights)[:, None, None]
-        self._table = table
-        self._step_table = steps
+        self._lane_base = w.lane_base(s)
+        self._x_d = 1.0 / (1.0 - np.asarray(s.device_load)) - 1.0
+        self._x_e = 1.0 / (1.0 - np.asarray(s.edge_load)) - 1.0
+        self._tx_w = w.energy.radio.tx_w(s.tx_power_dbm)
+        prompt = w.prompts.take(s.prompt_level)
+        per_step = [s.snr_db, s.distance_m, s.los, s.tx_power_dbm, prompt, s.device_load, s.edge_load]
+        self._step_rows = np.stack(per_step, axis=-1).astype(np.float64)
         self._block = s
+        self._block_len = s.snr_db.shape[0]
         self._t = 0
+
+    def _select(self, col: int) -> None:
+        """Make column ``col`` of the block the current episode (its per-request values as Python lists)."""
+        self._col = col
+        self._c_level: list[int] = self._levels[:, col].tolist()
+        self._c_lane: list[int] = self._lane_base[:, col].tolist()
+        self._c_xd: list[float] = self._x_d[:, col].tolist()
+        self._c_xe: list[float] = self._x_e[:, col].tolist()
+        self._c_txw: list[float] = self._tx_w[:, col].tolist()
+        self._c_steps: list[list[float]] = self._step_rows[:, col].tolist()
+        fb = self._fallback
+        # One tuple per request of the episode: what a stateless step reads (fewer lookups per step).
+        self._c_rows = [
+            (fb[lv], base, xd, xe, txw, *st)
+            for lv, base, xd, xe, txw, st in zip(
+                self._c_level, self._c_lane, self._c_xd, self._c_xe, self._c_txw, self._c_steps, strict=True
+            )
+        ]
 
     # -- Gymnasium API -------------------------------------------------------------------------------
     def reset(
@@ -155,56 +187,161 @@ class FadingSplitV1Env(gym.Env[NDArray[np.float32], np.int64]):
         super().reset(seed=seed)
         if seed is not None or self._col + 1 >= self._obs.shape[1]:
             self._new_batch()
-        self._col += 1
+        self._select(self._col + 1)
         self._t = 0
         self._step = 0
         self.last_info = {}
+        obs = self._obs[0, self._col].copy()
+        if self.session is not None:
+            self.session.reset(self.np_random)
+            obs[self._base_dim :] = self.session.observe()
+            self._mask_now = self.session.mask(self._c_level[0])
         info = {"action_mask": self.action_masks(), "step": 0, "quality_source": self.quality_source}
-        return self._obs[0, self._col].copy(), info
+        return obs, info
 
     def step(
         self, action: np.int64 | int
     ) -> tuple[NDArray[np.float32], SupportsFloat, bool, bool, dict[str, Any]]:
         k = int(action)
-        if self._col < 0:
+        t, col = self._t, self._col
+        if col < 0:
             raise gym.error.ResetNeeded("call reset() before step()")
         if not 0 <= k <= self.num_layers:
             raise gym.error.InvalidAction(f"action must be a split in 0..{self.num_layers}, got {action!r}")
-        t, col = self._t, self._col
-        split = self._fallback[self._level_list[t][col]][k]
-        slot = self._slot[split]
-        values = self._table[:, t, col, slot].tolist()
-        info = dict(zip(INFO_KEYS, values + self._step_table[:, t, col].tolist(), strict=True))
-        reward = values[0]
-        info["split"] = split
-        info["requested_split"] = k
-        info["invalid"] = invalid = split != k
+        if self.session is not None:
+            return self._step_state(k, t, col)
+        fallback, base, x_d, x_e, tx_w, snr, dist, los, ptx, prompt, u_d, u_e = self._c_rows[t]
+        split = fallback[k]
+        lane = base + self._slot_list[split]
+        values = self.world.evaluate_lane(lane, split, x_d, x_e, tx_w)
+        (
+            reward, r_inv, quality, score, ttft, tbt, total, energy, e_modem, load, lateness, outage,
+            r_q, r_l, r_e, r_load,
+        ) = values  # fmt: skip
+        w_q, w_l, w_e, w_load, w_inv = self._weights
+        self._step = step = self._step + 1
+        invalid = split != k
         if invalid:
-            reward -= self.config.w_invalid
-            info["reward"] = reward
-            info["r_invalid"] = -self.config.w_invalid
-        info["outage"] = values[_OUTAGE] > 0.0
-        info["los"] = info["los"] > 0.0
-        info["quality_source"] = self.quality_source
-        self._step += 1
-        info["step"] = self._step
+            reward -= self._w_invalid
+            r_inv = -self._w_invalid
+        info = {
+            "reward": reward, "r_invalid": r_inv, "quality": quality, "quality_score": score, "ttft_s": ttft,
+            "tbt_s": tbt, "latency_s": total, "energy_j": energy, "energy_modem_j": e_modem, "load": load,
+            "lateness": lateness, "outage": outage > 0.0, "r_quality": r_q, "r_latency": r_l,
+            "r_energy": r_e, "r_load": r_load, "snr_db": snr, "distance_m": dist, "los": los > 0.0,
+            "tx_power_dbm": ptx, "prompt_tokens": prompt, "device_load": u_d, "edge_load": u_e,
+            "w_quality": w_q, "w_latency": w_l, "w_energy": w_e, "w_load": w_load, "w_invalid": w_inv,
+            "split": split, "requested_split": k, "invalid": invalid, "quality_source": self.quality_source,
+            "step": step,
+        }  # fmt: skip
         self.last_info = info
-        if t + 1 >= self._obs.shape[0]:
-            tail = self._tails[t, col, slot]
-            self._next_block(tail)
+        if t + 1 >= self._block_len:
+            self._next_block()
             obs = self._obs[0, 0].copy()
-            obs[self._tail_cols] = tail
-            obs[-1] = split / self.num_layers
         else:
             self._t = t + 1
-            obs = self._obs_next[t, col, slot].copy()
-        info["action_mask"] = self._masks[self._level_list[self._t][self._col]].copy()
-        return obs, reward, False, self._step >= self.config.max_steps, info
+            obs = self._obs[t + 1, col].copy()
+        H = self._cqi_h  # what this request left: CQI reports, TTFT, total, split
+        obs[1 : H + 1] = self._cqi_obs[lane]
+        x = ttft * self._k_ttft
+        obs[H + 1] = x if x < 1.0 else 1.0
+        x = total * self._k_total
+        obs[H + 2] = x if x < 1.0 else 1.0
+        obs[self._prev_col] = self._split_frac[split]
+        if self._t == 0:
+            self._obs[0, 0] = obs
+        info["action_mask"] = self._masks[self._c_level[self._t]].copy()
+        return obs, reward, False, step >= self._max_steps, info
+
+    # -- the stateful step (issue 13) ------------------------------------------------------------------
+    def _executed(self, k: int, mask: NDArray[np.bool_]) -> int:
+        """The nearest feasible split to ``k`` under ``mask`` (ties to the lower split, as the world's)."""
+        if mask[k]:
+            return k
+        cand = np.flatnonzero(mask)
+        return int(cand[np.argmin(np.abs(cand - k) + 1e-3 * cand)])
+
+    def _outcome(self, t: int, col: int, split: int) -> tuple[list[float], Any, int]:
+        """The current request at executed ``split`` with the state's additions (no state change)."""
+        session = self.session
+        assert session is not None
+        level = self._c_level[t] if col == self._col else int(self._levels[t, col])
+        lane = self._c_lane[t] + self._slot_list[split]
+        txw = self._c_txw[t]
+        inp = session.inputs(split, level, lane // self._pool_div, txw)
+        x_d = (1.0 + self._c_xd[t]) * inp.stretch - 1.0
+        values = self.world.evaluate_lane(lane, split, x_d, self._c_xe[t], txw, inp.extra_s, inp.extra_j)
+        return values, inp, lane
+
+    def _step_state(
+        self, k: int, t: int, col: int
+    ) -> tuple[NDArray[np.float32], SupportsFloat, bool, bool, dict[str, Any]]:
+        session = self.session
+        assert session is not None
+        level = self._c_level[t]
+        split = self._executed(k, self._mask_now)
+        values, inp, lane = self._outcome(t, col, split)
+        reward, ttft, total, energy, e_modem, outage = (values[j] for j in (0, 4, 6, 7, 8, 11))
+        info = dict(zip(INFO_KEYS, values + self._step_rows[t, col].tolist(), strict=False))
+        info["los"] = info["los"] > 0.0
+        for name, value in zip(WEIGHT_KEYS, self._weights, strict=True):
+            info[name] = value
+        invalid = split != k
+        if invalid:
+            reward -= self._w_invalid
+            info["reward"] = reward
+            info["r_invalid"] = -self._w_invalid
+        info["outage"] = outage > 0.0
+        start, gap = session.start_s, session.gap_s()
+        service = total if outage > 0.0 else total - inp.wait_s
+        info.update(
+            split=split, requested_split=k, invalid=invalid, quality_source=self.quality_source,
+            arrival_s=session._arrivals[0], start_s=start, wait_s=inp.wait_s, promotion_s=inp.promotion_s,
+            radio_gap_s=gap, kv_bytes=inp.kv_bytes, kv_move_s=inp.kv_s, kv_from_split=session.kv_split,
+            context_tokens=session.context, clock_scale=1.0 / inp.stretch, die_c=session.die_c,
+            skin_c=session.skin_c,
+        )  # fmt: skip
+        depleted = session.advance(split, level, service, energy - e_modem, energy, split < self.num_layers)
+        info["battery_soc"] = session.soc
+        self._step = step = self._step + 1
+        info["step"] = step
+        self.last_info = info
+        if t + 1 >= self._block_len:
+            self._next_block()
+            obs = self._obs[0, 0].copy()
+        else:
+            self._t = t + 1
+            obs = self._obs[t + 1, col].copy()
+        H = self._cqi_h
+        obs[1 : H + 1] = self._cqi_obs[lane]
+        obs[H + 1] = min(ttft * self._k_ttft, 1.0)
+        obs[H + 2] = min(total * self._k_total, 1.0)
+        obs[self._prev_col] = split / self.num_layers
+        obs[self._base_dim :] = session.observe()
+        if self._t == 0:
+            self._obs[0, 0] = obs
+        self._mask_now = mask = session.mask(self._c_level[self._t])
+        info["action_mask"] = mask.copy()
+        truncated = (step >= self._max_steps or session.exhausted) and not depleted
+        return obs, reward, depleted, truncated, info
 
     # -- extras --------------------------------------------------------------------------------------
+    def clone(self) -> FadingSplitV1Env:
+        """An independent copy of this environment at this instant, for look-ahead planners: the same world
+        (shared, read-only), the episode's block and state copied, the random generator copied (so the copy
+        sees the same future draws as the original would)."""
+        twin = copy.copy(self)
+        twin._np_random = copy.deepcopy(self.np_random)
+        twin._obs = self._obs.copy()
+        if self.session is not None:
+            twin.session = self.session.copy(twin._np_random)
+        return twin
+
     def action_masks(self) -> NDArray[np.bool_]:
         """Feasible splits of the current request (``True`` = allowed), for MaskablePPO."""
-        return np.array(self.world.feasible[self._levels[self._t, self._col]], dtype=bool)
+        if self.session is not None:
+            return self._mask_now.copy()
+        return np.array(self.world.feasible[self._c_level[self._t]], dtype=bool)
 
     def runnable_splits(self) -> NDArray[np.int64]:
         """Splits some request of this configuration can run."""
@@ -212,10 +349,22 @@ class FadingSplitV1Env(gym.Env[NDArray[np.float32], np.int64]):
 
     def split_rewards(self) -> NDArray[np.float64]:
         """The reward every action would get on the current request (for oracles)."""
-        level = self._levels[self._t, self._col]
-        executed = self.world.fallback[level]
-        rewards = self._table[0, self._t, self._col, self._slot[executed]]
-        return np.asarray(rewards - self.config.w_invalid * (executed != np.arange(executed.size)))
+        t, col = self._t, self._col
+        if self.session is not None:
+            mask = self._mask_now
+            executed = np.array([self._executed(k, mask) for k in range(self.num_layers + 1)])
+            rewards = [self._outcome(t, col, int(k))[0][0] for k in executed.tolist()]
+            out = np.asarray(rewards) - self.config.w_invalid * (executed != np.arange(executed.size))
+            return np.asarray(out, dtype=np.float64)
+        executed = self.world.fallback[self._levels[t, col]]
+        rewards = [self._lane_reward(t, col, int(k)) for k in executed.tolist()]
+        out = np.asarray(rewards) - self.config.w_invalid * (executed != np.arange(executed.size))
+        return np.asarray(out, dtype=np.float64)
+
+    def _lane_reward(self, t: int, col: int, split: int) -> float:
+        lane = int(self._lane_base[t, col]) + self._slot_list[split]
+        xd, xe, txw = float(self._x_d[t, col]), float(self._x_e[t, col]), float(self._tx_w[t, col])
+        return self.world.evaluate_lane(lane, split, xd, xe, txw)[0]
 
     def request(self) -> Request:
         """The current request's conditions (large-scale SNR, LOS, prompt, fading realisation, loads)."""

@@ -59,13 +59,13 @@ def observe(
     """Observation rows for requests ``req`` given the previous request's :func:`tail_columns`."""
     lo, hi = config.snr_range_db
     plo, phi = config.prompt_tokens
-    prompt = (prompts[np.asarray(req.prompt_level)] - plo) / max(phi - plo, 1)
-    cols = [
-        ((np.asarray(req.snr_est_db) - lo) / (hi - lo))[..., None],
-        tail,
-        np.asarray(prompt, dtype=np.float64)[..., None],
-        (np.asarray(req.device_load) / LOAD_MAX)[..., None],
-        (np.asarray(req.edge_load) / LOAD_MAX)[..., None],
-        (np.asarray(prev_split) / num_layers)[..., None],
-    ]
-    return np.clip(np.concatenate(cols, axis=-1), 0.0, 1.0).astype(np.float32)
+    snr_est = np.asarray(req.snr_est_db)
+    H2 = np.shape(tail)[-1]
+    out = np.empty((*snr_est.shape, H2 + 5), dtype=np.float32)  # written column by column, then clipped
+    out[..., 0] = (snr_est - lo) / (hi - lo)
+    out[..., 1 : H2 + 1] = tail
+    out[..., H2 + 1] = (prompts.take(np.asarray(req.prompt_level)) - plo) / max(phi - plo, 1)
+    out[..., H2 + 2] = np.asarray(req.device_load) / LOAD_MAX
+    out[..., H2 + 3] = np.asarray(req.edge_load) / LOAD_MAX
+    out[..., H2 + 4] = np.asarray(prev_split) / num_layers
+    return np.clip(out, 0.0, 1.0, out=out)

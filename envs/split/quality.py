@@ -4,7 +4,7 @@ The digital link delivers the hidden state bit-exact or not at all (:mod:`.link`
 what the device *sends*, never on the SNR: ``Q(k, b) = 1 - PPL/PPL_clean`` with the hidden state after
 layer ``k`` quantised to ``b`` bits per element (fp16, int8 or int4 with one absmax scale per token),
 measured on the reference model at every split with
-:class:`~splitgym.profiles.corruption.ActivationQuant` (profile ``accuracy/reference_activation``,
+:class:`~splitgym.profiles.quality.corruption.ActivationQuant` (profile ``accuracy/reference_activation``,
 2048 held-out tokens; deterministic, one repeat). Splits 0 and ``L`` send no hidden state: ``Q = 0``.
 A lost request (outage) scores 0. **Drawn**: nothing. **Averaged**: nothing (the profile is a property
 of the model and the precision, not of a channel), so fading cannot be counted here at all.

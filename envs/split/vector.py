@@ -46,6 +46,11 @@ class FadingSplitV1VectorEnv(VectorEnv[NDArray[np.float32], NDArray[np.int64], N
             raise ConfigError(f"render_mode must be None for the vector env, got {render_mode!r}")
         overrides.pop("max_episode_steps", None)
         self.config = scenario_config(scenario, **overrides)
+        if self.config.state:
+            raise ConfigError(
+                f"state={self.config.state!r}: the native vector env does not batch the state components "
+                "yet; use gym.make_vec(..., vectorization_mode='sync') or a stateless scenario"
+            )
         self.scenario = scenario
         self.world = world_for(self.config)
         self.num_envs = num_envs
@@ -124,7 +129,7 @@ class FadingSplitV1VectorEnv(VectorEnv[NDArray[np.float32], NDArray[np.int64], N
     def action_masks(self) -> NDArray[np.bool_]:
         """Feasible splits of each environment's current request, ``(num_envs, L + 1)``."""
         assert self._req is not None
-        return np.asarray(self.world.feasible[self._req.prompt_level])
+        return np.asarray(self.world.feasible.take(self._req.prompt_level, axis=0))
 
     def split_rewards(self) -> NDArray[np.float64]:
         """The reward of every action in every environment's current request, ``(num_envs, L + 1)``."""

@@ -27,8 +27,9 @@ continuous state (loads, transmit power) and forms the reward::
 **Drawn**: the pool (once per world), nothing at evaluation. **Averaged**: nothing. Fading enters only
 through the link traces (where each transmission reads its own block) and never through quality, so it is
 counted once. The single env, the vector env and the physics report all call :meth:`evaluate`.
-State components (queue, thermal, battery, radio RRC, KV) slot in through :attr:`SplitWorld.components`
-(empty in v1): each has ``reset``/``advance``/``observe`` (:mod:`splitgym.envs.state`).
+The single env's step uses :meth:`SplitWorld.evaluate_lane`, the same formulas for one (request, split) in
+Python floats over one row of the packed lane table (``(P S K, 14)``: one contiguous gather per request);
+the state components (:mod:`.state`) enter it as an added delay and energy and a device compute stretch.
 """
 
 from __future__ import annotations
@@ -124,6 +125,7 @@ class SplitWorld:
         dist = np.abs(splits[None, :, None] - splits[None, None, :]).astype(np.float64)
         dist = np.where(self.feasible[:, None, :], dist + 1e-3 * splits[None, None, :], np.inf)
         self.fallback = np.argmin(dist, axis=2)  # (prompt level, requested) -> executed
+        self._fallback_flat = self.fallback.ravel()
         self.runnable = np.flatnonzero(self.feasible.any(axis=0))
         self.slot_of = np.full(L + 1, -1, dtype=np.int64)
         self.slot_of[self.runnable] = np.arange(self.runnable.size)
@@ -133,7 +135,7 @@ class SplitWorld:
         self.process = RequestProcess(c, self.prompts.size)
         self.quality = QualityTable.build(c, L)
         self.energy = EnergyModel.build(c, self.link.slot_s)
-        self.components: list[Any] = []  # sequential state components (next issue)
+        self.components: list[Any] = []  # the state lives in the env (envs/split/state.py), not the world
         self._build_tables()
         dev_total = self.comp.dev_total_s
         self._load = (dev_total / dev_total[:, L : L + 1]).ravel()
@@ -150,6 +152,55 @@ class SplitWorld:
         self._dt = dev_total.ravel()
         self._et = self.comp.edge_total_s.ravel()
         self.obs_dim = 7 + c.cqi_history
+        self._inv_ttft, self._inv_tbt = 1.0 / c.ttft_deadline_s, 1.0 / c.tbt_deadline_s
+        self._inv_total = 1.0 / c.total_deadline_s
+        self._pack_lanes()
+        e = self.energy
+        G = c.new_tokens
+        self._scalars: tuple[float, ...] = tuple(float(x) for x in (
+            self._inv_ttft, self._inv_tbt, self._inv_total, 1.0 / (G - 1) if G > 1 else 0.0, c.horizon_s,
+            e.prefill_w, e.decode_w, e.idle_w, e.slot_s, e.radio.rx_w, e.radio.pdcch_w, e.radio.cdrx_w,
+            e.tail_j, c.w_quality, c.w_latency, c.w_energy, c.w_load,
+        ))  # fmt: skip
+        self._quality_list: list[float] = self.quality.quality.tolist()
+        self.uplink_rate_bps: list[float] = self._uplink_rates()
+
+    def _uplink_rates(self) -> list[float]:
+        """Achieved PUSCH goodput (bit/s) of each pool entry: the hidden state of the shortest prompt at the
+        lowest runnable mid split over its PUSCH airtime, from the timeline tables (for KV migration)."""
+        c, L = self.config, self.num_layers
+        mid = [int(k) for k in self.runnable if 0 < k < L]
+        k = mid[0] if mid else int(self.runnable[0])
+        slot = int(self.slot_of[k])
+        prompt = float(self.prompts[0])
+        bits = (
+            prompt * (self.comp.arch.hidden * c.activation_bits if k > 0 else c.token_id_bits) + c.header_bits
+        )
+        air = self.t_tx[:, slot, 0] * self.link.slot_s
+        ok = self.t_ok[:, slot, 0] & (air > 0)
+        rate = np.where(ok, bits / np.where(air > 0, air, 1.0), np.nan)
+        floor = float(np.nanmin(rate)) if np.isfinite(rate).any() else 1e5
+        rates: list[float] = np.where(np.isfinite(rate), rate, floor).tolist()
+        return rates
+
+    def _pack_lanes(self) -> None:
+        """Every constant of a lane (pool entry, prompt level, runnable split: a request's splits adjacent)
+        in one ``(P S K, 14)`` table, so
+        :meth:`evaluate` gathers once: nominal TTFT, total and first-radio times (s), PUSCH/PDSCH slots,
+        outcome, device prefill/total and edge prefill/total compute (s), load, quality score, ``1/(2 E_ref)``
+        and whether the radio is used."""
+        L = self.num_layers
+        P, K, S = self.link.n_pool, self.runnable.size, self.prompts.size
+        pp, s, kk = (a.ravel() for a in np.meshgrid(np.arange(P), np.arange(S), self.runnable, indexing="ij"))
+        cell = s * (L + 1) + kk
+        old = (pp * K + self.slot_of[kk]) * S + s  # the (P, K, S) order of the timeline tables
+        f = {name: v[old] for name, v in self._flat.items()}
+        self._cqi_packed = np.ascontiguousarray(self._cqi_flat[old])
+        self._lane_rows = self._lane = np.ascontiguousarray(np.stack(axis=1, arrays=[
+            f["t_ttft"], f["t_total"], f["t_first"], f["t_tx"], f["t_rx"], f["t_ok"].astype(np.float64),
+            self._dp[cell], self._dt[cell], self._ep[cell], self._et[cell], self._load[cell],
+            self.quality.score[kk], self._inv_2e_ref[s], (kk < L).astype(np.float64),
+        ]))  # fmt: skip
 
     def _build_tables(self) -> None:
         c, link = self.config, self.link
@@ -175,60 +226,48 @@ class SplitWorld:
         """Pool entry of each request: (LOS, nearest SNR bin, fading realisation)."""
         c = self.config
         B = self.snr_bins_db.size
-        b = np.clip(np.rint((np.asarray(snr_db) - c.snr_range_db[0]) / c.snr_bin_db), 0, B - 1).astype(
-            np.int64
-        )
-        return np.asarray((np.asarray(los, dtype=np.int64) * B + b) * c.pool_size + r, dtype=np.int64)
+        x = np.rint((np.asarray(snr_db) - c.snr_range_db[0]) * (1.0 / c.snr_bin_db))
+        b = np.minimum(np.maximum(x, 0.0), B - 1).astype(np.int64)
+        return np.asarray((np.asarray(los) * B + b) * c.pool_size + r, dtype=np.int64)
 
     def execute(self, level: I, requested: I) -> tuple[I, NDArray[np.bool_]]:
         """The split that runs for each requested one (nearest feasible) and whether it was invalid."""
-        executed = self.fallback[level, requested]
+        cell = np.asarray(level) * (self.num_layers + 1) + np.asarray(requested)
+        executed = self._fallback_flat.take(cell)
         return executed, executed != requested
 
     # -- the one evaluation function -----------------------------------------------------------------
     def evaluate(self, req: Request, split: I, invalid: NDArray[np.bool_] | None = None) -> Outcome:
         """Evaluate requests ``req`` at executed splits ``split`` (broadcast; must be runnable)."""
         c = self.config
-        L = self.num_layers
         K, S = self.runnable.size, self.prompts.size
         split = np.asarray(split, dtype=np.int64)
         level = np.asarray(req.prompt_level)
         p = self.pool_index(req.los, req.snr_db, req.fading_r)
-        idx = (p * K + self.slot_of[split]) * S + level
-        f = self._flat
-        ok = f["t_ok"].take(idx)
-        cell = level * (L + 1) + split
-        a_d = 1.0 / (1.0 - np.asarray(req.device_load))
-        a_e = 1.0 / (1.0 - np.asarray(req.edge_load))
-        dp, dt = self._dp.take(cell) * a_d, self._dt.take(cell) * a_d
-        ep_x = self._ep.take(cell) * (a_e - 1.0)
-        et_x = self._et.take(cell) * (a_e - 1.0)
-        ttft = f["t_ttft"].take(idx) + (dp - self._dp.take(cell)) + ep_x
-        total = f["t_total"].take(idx) + (dt - self._dt.take(cell)) + et_x
+        idx = np.asarray((p * S + level) * K + self.slot_of.take(split))  # packed order (P, S, K)
+        lane = np.moveaxis(self._lane.take(idx, axis=0), -1, 0)  # one gather of contiguous rows
+        ttft0, total0, first0, tx, rx, okf, dp0, dt0, ep0, et0, load, score0, inv2e, used = lane
+        ok = okf > 0.0
+        x_d = 1.0 / (1.0 - np.asarray(req.device_load)) - 1.0  # a_d - 1
+        x_e = 1.0 / (1.0 - np.asarray(req.edge_load)) - 1.0  # a_e - 1
+        dx = dp0 * x_d  # extra device prefill time (s)
+        dp, dt = dp0 + dx, dt0 * (1.0 + x_d)
         cap = c.horizon_s
-        ttft = np.where(ok, ttft, cap)
-        total = np.where(ok, total, cap)
+        ttft = np.where(ok, ttft0 + dx + ep0 * x_e, cap)
+        total = np.where(ok, total0 + dt0 * x_d + et0 * x_e, cap)
         G = c.new_tokens
-        tbt = (total - ttft) / (G - 1) if G > 1 else np.zeros_like(total)
+        tbt = (total - ttft) * (1.0 / (G - 1)) if G > 1 else np.zeros_like(total)
         late = np.maximum(
-            np.maximum(
-                (ttft - c.ttft_deadline_s) / c.ttft_deadline_s, (tbt - c.tbt_deadline_s) / c.tbt_deadline_s
-            ),
-            (total - c.total_deadline_s) / c.total_deadline_s,
+            np.maximum(ttft * self._inv_ttft - 1.0, tbt * self._inv_tbt - 1.0), total * self._inv_total - 1.0
         )
         lateness = np.where(ok, np.clip(late, 0.0, 1.0), 1.0)
-        first = f["t_first"].take(idx) + (dp - self._dp.take(cell))
-        first = np.minimum(first, total)
-        tx = f["t_tx"].take(idx)
+        first = np.minimum(first0 + dx, total)
         e_soc = self.energy.soc_j(total, dp, dt - dp)
-        e_modem = self.energy.modem_j(
-            total, first, tx, f["t_rx"].take(idx), np.asarray(req.tx_power_dbm), split < L
-        )
+        e_modem = self.energy.modem_j(total, first, tx, rx, np.asarray(req.tx_power_dbm), used > 0.0)
         energy = e_soc + e_modem
-        energy_norm = np.minimum(energy * self._inv_2e_ref.take(level), 1.0)
-        load = self._load.take(cell)
-        quality = self.quality.quality.take(split)
-        score = np.where(ok, self.quality.score.take(split), 0.0)
+        energy_norm = np.minimum(energy * inv2e, 1.0)
+        quality = self.quality.quality.take(split)  # (only broadcast below)
+        score = np.where(ok, score0, 0.0)
         r_quality = c.w_quality * score
         r_latency = -c.w_latency * lateness
         r_energy = -c.w_energy * energy_norm
@@ -239,8 +278,84 @@ class SplitWorld:
             reward=reward, quality=np.broadcast_to(quality, reward.shape), quality_score=score, ttft_s=ttft,
             tbt_s=tbt, latency_s=total, energy_j=energy, energy_modem_j=e_modem, energy_norm=energy_norm,
             load=load, lateness=lateness, outage=~ok, tx_slots=tx, r_quality=r_quality, r_latency=r_latency,
-            r_energy=r_energy, r_load=r_load, r_invalid=r_invalid, cqi=self._cqi_flat[idx],
+            r_energy=r_energy, r_load=r_load, r_invalid=r_invalid, cqi=self._cqi_packed.take(idx, axis=0),
         )  # fmt: skip
+
+    # -- the same evaluation for one request at one split, in Python scalars (single-env fast path) --------
+    def lane_base(self, req: Request) -> I:
+        """Packed-lane index of each request at slot 0 (add ``slot_of[k]`` for split ``k``)."""
+        K, S = self.runnable.size, self.prompts.size
+        p = self.pool_index(req.los, req.snr_db, req.fading_r)
+        return np.asarray((p * S + np.asarray(req.prompt_level)) * K, dtype=np.int64)
+
+    def evaluate_lane(
+        self,
+        lane: int,
+        split: int,
+        x_d: float,
+        x_e: float,
+        tx_w: float,
+        extra_s: float = 0.0,
+        extra_j: float = 0.0,
+    ) -> list[float]:
+        """:meth:`evaluate` of one request (packed lane ``lane`` = :meth:`lane_base` + slot of ``split``) in
+        Python floats, in the order of ``PER_SPLIT_KEYS`` of :mod:`.env`: reward, r_invalid (0), quality,
+        score, TTFT, TBT, total, energy, modem energy, load, lateness, outage, r_quality, r_latency,
+        r_energy, r_load. ``x_d = a_d - 1`` and ``x_e = a_e - 1`` are the compute stretches less one,
+        ``tx_w`` the PUSCH power (W) at the request's transmit power. ``extra_s`` (s) is added to TTFT and
+        total before the deadlines apply (queue wait, RRC promotion delay: the state components; the
+        device's own compute and radio timeline, hence its SoC and modem energy, are unchanged by it [A])
+        and ``extra_j`` (J) to the modem energy (promotion, KV migration). With both 0 this equals
+        :meth:`evaluate` to rounding (tested)."""
+        ttft0, total0, first0, tx, rx, okf, dp0, dt0, ep0, et0, load, score0, inv2e, used = self._lane_rows[
+            lane
+        ].tolist()
+        (inv_ttft, inv_tbt, inv_total, inv_g, cap, prefill_w, decode_w, idle_w, slot_s, rx_w, pdcch_w, cdrx_w,
+         tail_j, w_quality, w_latency, w_energy, w_load) = self._scalars  # fmt: skip
+        dx = dp0 * x_d
+        dp = dp0 + dx
+        dt = dt0 * (1.0 + x_d)
+        if okf > 0.0:
+            ttft = ttft0 + dx + ep0 * x_e
+            own = total = total0 + dt0 * x_d + et0 * x_e  # the request's own timeline (energy below)
+            tbt = (total - ttft) * inv_g
+            ttft += extra_s
+            total += extra_s
+            late = ttft * inv_ttft - 1.0
+            x = tbt * inv_tbt - 1.0
+            late = x if x > late else late
+            x = total * inv_total - 1.0
+            late = x if x > late else late
+            lateness = 0.0 if late < 0.0 else (1.0 if late > 1.0 else late)
+            score = score0
+        else:
+            ttft = total = own = cap
+            tbt = 0.0
+            lateness = 1.0
+            score = 0.0
+        first = first0 + dx
+        first = own if own < first else first
+        dd = dt - dp
+        idle = own - (dp + dd)
+        e_soc = prefill_w * dp + decode_w * dd + (idle_w * idle if idle > 0.0 else 0.0)
+        if used > 0.0:
+            tx_s, rx_s = tx * slot_s, rx * slot_s
+            mon = own - first - tx_s - rx_s
+            mon = mon if mon > 0.0 else 0.0
+            e_modem = tx_w * tx_s + rx_w * rx_s + pdcch_w * mon + cdrx_w * first + tail_j + extra_j
+        else:
+            e_modem = cdrx_w * own + extra_j
+        energy = e_soc + e_modem
+        e_n = energy * inv2e
+        r_q = w_quality * score
+        r_l = -w_latency * lateness
+        r_e = -w_energy * (e_n if e_n < 1.0 else 1.0)
+        r_load = -w_load * load
+        reward = r_q + r_l + r_e + r_load + 0.0
+        outage = 0.0 if okf > 0.0 else 1.0
+        quality = self._quality_list[split]
+        head = [reward, 0.0, quality, score, ttft, tbt, total, energy, e_modem, load, lateness, outage]
+        return [*head, r_q, r_l, r_e, r_load]
 
     # -- helpers -------------------------------------------------------------------------------------
     def masks(self, level: I | int) -> NDArray[np.bool_]:

@@ -228,7 +228,7 @@ class RequestQueue:
             raise RuntimeError(f"{int(np.isinf(head).sum())} env(s) have no arrivals left (trace exhausted)")
         prev = np.array(self._free_at[rows])
         wait = np.maximum(0.0, prev - head)
-        start = head + wait
+        start = np.maximum(head, prev)  # = head + wait, without its rounding (departures never go back)
         depart = start + s[rows]
         idle = np.maximum(0.0, head - prev)
         self._free_at[rows] = depart

@@ -1,0 +1,240 @@
+"""The v1 world's sequential state (issue 13): each mechanism against a hand computation, history
+dependence, checkers on the stateful IDs, bad input."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env as gym_check_env
+from stable_baselines3.common.env_checker import check_env as sb3_check_env
+
+import splitgym  # noqa: F401
+from splitgym.envs.split.channel import Request
+from splitgym.envs.split.config import SCENARIOS, scenario_config
+from splitgym.envs.split.env import PER_SPLIT_KEYS, FadingSplitV1Env
+from splitgym.envs.state.radio import RadioParams
+from splitgym.errors import ConfigError
+
+V1_IDS = ["splitgym/FadingSplit-v1", *(f"splitgym/FadingSplit-{s}-v1" for s in SCENARIOS)]
+SMALL: dict[str, Any] = {"pool_size": 4}
+MID = 6  # a mid split (radio used) of the Pedestrian model
+
+
+def _twins(**state: Any) -> tuple[FadingSplitV1Env, FadingSplitV1Env]:
+    """A stateful env and its stateless twin (same requests from the same seed)."""
+    a = FadingSplitV1Env("Pedestrian", **SMALL, **state)
+    b = FadingSplitV1Env("Pedestrian", **SMALL, **{k: v for k, v in state.items() if k != "state"})
+    a.reset(seed=11)
+    b.reset(seed=11)
+    return a, b
+
+
+def test_the_scalar_lane_evaluation_equals_the_vectorised_one() -> None:
+    env = FadingSplitV1Env("Pedestrian", **SMALL)
+    env.reset(seed=2)
+    w = env.world
+    rng = np.random.default_rng(0)
+    s = env._block
+    for _ in range(200):
+        t, col = int(rng.integers(s.snr_db.shape[0])), int(rng.integers(s.snr_db.shape[1]))
+        k = int(rng.choice(w.runnable))
+        req = s.take((t, col))
+        out = w.evaluate(Request(*(np.asarray(getattr(req, f))[None] for f in vars(req))), np.array([k]))
+        lane = int(w.lane_base(req)) + int(w.slot_of[k])
+        x_d, x_e = 1 / (1 - float(req.device_load)) - 1, 1 / (1 - float(req.edge_load)) - 1
+        got = w.evaluate_lane(lane, k, x_d, x_e, float(w.energy.radio.tx_w(req.tx_power_dbm)))
+        for key, value in zip(PER_SPLIT_KEYS, got, strict=True):
+            np.testing.assert_allclose(
+                value, float(getattr(out, key)[0]), rtol=1e-12, atol=1e-12, err_msg=key
+            )
+
+
+def test_queue_wait_on_a_fixed_arrival_trace() -> None:
+    trace = (0.0, 0.1, 0.2, 30.0, 30.0)
+    a, b = _twins(state=("queue",), arrival_kind="trace", arrival_trace_s=trace)
+    departure = 0.0
+    for i in range(5):
+        _, _, _, _, ia = a.step(MID)
+        _, _, _, _, ib = b.step(MID)
+        start = max(trace[i], departure)
+        assert ia["start_s"] == pytest.approx(start, abs=1e-12)
+        assert ia["wait_s"] == pytest.approx(start - trace[i], abs=1e-12)
+        if not ib["outage"]:
+            assert ia["latency_s"] == pytest.approx(ib["latency_s"] + start - trace[i], rel=1e-12)
+            assert ia["ttft_s"] == pytest.approx(ib["ttft_s"] + start - trace[i], rel=1e-12)
+            departure = start + ib["latency_s"]
+        else:
+            departure = start + ia["latency_s"]
+    assert a.last_info["step"] == 5
+
+
+def test_promotion_is_paid_after_a_gap_longer_than_the_inactivity_timer_only() -> None:
+    radio = RadioParams()
+    for interval, promoted in ((12.0, True), (1.0, False)):
+        a, b = _twins(state=("radio",), request_interval_s=interval)
+        _, _, _, _, first = a.step(MID)
+        b.step(MID)
+        assert first["promotion_s"] == pytest.approx(radio.promotion_idle_s)  # no activity yet: from IDLE
+        _, _, _, _, ia = a.step(MID)
+        _, _, _, _, ib = b.step(MID)
+        if ib["outage"] or first["outage"]:
+            continue
+        gap = interval - first["latency_s"]  # last radio activity ended with the first request
+        assert ia["radio_gap_s"] == pytest.approx(gap, rel=1e-12)
+        assert ia["promotion_s"] == (radio.promotion_idle_s if promoted else 0.0)
+        assert ia["latency_s"] == pytest.approx(ib["latency_s"] + ia["promotion_s"], rel=1e-12)
+        t_rrc = radio.inactivity_timer_s
+        background = radio.cdrx_w * min(gap, t_rrc) + radio.idle_power_w * max(gap - t_rrc, 0.0)
+        promo_j = radio.promotion_w * ia["promotion_s"]
+        assert ia["energy_j"] == pytest.approx(ib["energy_j"] + background + promo_j, rel=1e-9)
+        # a device-only request never promotes, whatever the gap
+        a.step(a.num_layers)
+        assert a.last_info["promotion_s"] == 0.0
+
+
+def test_battery_is_drawn_by_exactly_the_energy_in_info() -> None:
+    env = FadingSplitV1Env("Pedestrian", **SMALL, state=("battery",), battery_capacity_wh=0.01)
+    env.reset(seed=3)
+    cap_j = 0.01 * 3600.0 * 0.9  # Wh -> J, times the delivery efficiency
+    soc = 1.0
+    for i in range(200):
+        _, _, terminated, truncated, info = env.step(MID if i % 2 else 0)
+        soc -= info["energy_j"] / cap_j
+        assert info["battery_soc"] == pytest.approx(soc, abs=1e-12)
+        if terminated:
+            assert soc <= 0.0 and not truncated
+            break
+    else:
+        pytest.fail("a 10 mWh battery should deplete within 200 requests")
+
+
+def test_kv_migration_bytes_and_recompute() -> None:
+    env = FadingSplitV1Env("Pedestrian", **SMALL, state=("kv",), turns_per_conversation=3)
+    env.reset(seed=4)
+    kv_b = env.world.comp.arch.kv_bytes_per_token(2.0)
+    _, _, _, _, i0 = env.step(MID)
+    assert i0["kv_bytes"] == 0.0 and i0["context_tokens"] == 0
+    _, _, _, _, i1 = env.step(MID + 4)
+    context = i0["prompt_tokens"] + env.config.new_tokens
+    assert i1["context_tokens"] == context
+    assert i1["kv_bytes"] == pytest.approx(4 * context * kv_b)
+    assert i1["kv_move_s"] > 0.0
+    _, _, _, _, i2 = env.step(MID + 4)  # same split: nothing moves
+    assert i2["kv_bytes"] == 0.0 and i2["kv_move_s"] == 0.0
+    _, _, _, _, i3 = env.step(MID)  # a new conversation after 3 turns: no context
+    assert i3["context_tokens"] == 0 and i3["kv_bytes"] == 0.0
+    rec = FadingSplitV1Env("Pedestrian", **SMALL, state=("kv",), kv_mode="recompute")
+    rec.reset(seed=4)
+    rec.step(MID)
+    _, _, _, _, r1 = rec.step(MID + 4)
+    assert r1["kv_bytes"] == 0.0 and r1["kv_move_s"] > 0.0
+
+
+def test_heat_throttles_and_stretches_device_compute() -> None:
+    a, b = _twins(state=("thermal",), thermal_skin_throttle_c=25.0)
+    clocks = []
+    for _ in range(30):
+        _, _, _, _, ia = a.step(a.num_layers)
+        _, _, _, _, ib = b.step(b.num_layers)
+        clocks.append(ia["clock_scale"])
+        assert ia["latency_s"] == pytest.approx(
+            ib["latency_s"] + (1.0 / ia["clock_scale"] - 1.0) * ib["latency_s"], rel=1e-9
+        )  # device-only: every second of the request is device compute, stretched by 1/clock
+    assert clocks[0] == 1.0 and clocks[-1] < 1.0 and all(np.diff(clocks) <= 1e-12)
+
+
+@pytest.mark.parametrize("env_id", V1_IDS)
+def test_actions_change_later_rewards_except_in_stateless_scenarios(env_id: str) -> None:
+    scenario = env_id.split("FadingSplit-")[1].removesuffix("-v1").removesuffix("v1") or "Pedestrian"
+    if (
+        not scenario_config(scenario if scenario in SCENARIOS else "Pedestrian").state
+        and "Stateless" not in env_id
+    ):
+        pytest.xfail("legacy v1 scenario still stateless: the native vector env does not batch the state yet")
+    envs = [gym.make(env_id, **SMALL).unwrapped for _ in range(2)]
+    for e in envs:
+        e.reset(seed=5)
+    L = envs[0].num_layers
+    for _ in range(6):
+        envs[0].step(L)  # device only
+        envs[1].step(0)  # edge only
+    r0, r1 = (np.asarray(e.split_rewards()) for e in envs)
+    if "Stateless" in env_id:
+        np.testing.assert_allclose(r0, r1)
+    else:
+        assert not np.allclose(r0, r1)
+
+
+@pytest.mark.parametrize("env_id", [i for i in V1_IDS if "Session" in i or "Stateless" in i])
+def test_checkers_pass_on_the_state_ids(env_id: str) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        env = gym.make(env_id)
+        gym_check_env(env.unwrapped)
+        sb3_check_env(env.unwrapped, warn=True)
+
+
+@pytest.mark.parametrize(
+    ("override", "name"),
+    [
+        ({"arrival_rate_per_s": -1.0}, "arrival_rate_per_s"),
+        ({"arrival_trace_s": (0.0, 2.0, 1.0)}, "arrival_trace_s"),
+        ({"arrival_trace_s": (0.0, math.inf)}, "arrival_trace_s"),
+        ({"arrival_trace_s": (0.0, math.nan)}, "arrival_trace_s"),
+        ({"thermal_skin_throttle_c": 20.0}, "thermal_skin_throttle_c"),
+        ({"thermal_die_throttle_c": 0.0}, "thermal_die_throttle_c"),
+        ({"battery_capacity_wh": 0.0}, "battery_capacity_wh"),
+        ({"state": ("queue", "heat")}, "state"),
+        ({"kv_mode": "copy"}, "kv_mode"),
+    ],
+)
+def test_bad_state_input_names_the_parameter(override: dict[str, Any], name: str) -> None:
+    with pytest.raises(ConfigError, match=name):
+        gym.make("splitgym/FadingSplit-Session-v1", **override)
+
+
+def test_the_native_vector_env_refuses_state() -> None:
+    with pytest.raises(ConfigError, match="state"):
+        gym.make_vec("splitgym/FadingSplit-v1", num_envs=2, vectorization_mode="vector_entry_point",
+                     state=("queue",))  # fmt: skip
+
+
+def test_a_clone_is_independent_and_the_planner_reduces_to_the_myopic_rule() -> None:
+    from splitgym.agents.baselines import make_baseline
+    from splitgym.agents.policies.planning import SplitPlanningPolicy, myopic_split
+
+    a = gym.make("splitgym/FadingSplit-Session-v1", **SMALL)
+    b = gym.make("splitgym/FadingSplit-Session-v1", **SMALL)
+    ua: Any = a.unwrapped
+    ub: Any = b.unwrapped
+    a.reset(seed=8)
+    b.reset(seed=8)
+    for _ in range(3):
+        a.step(MID)
+        b.step(MID)
+    twin = ua.clone()
+    for _ in range(5):
+        twin.step(0)  # the clone moves on; the original must not notice
+    np.testing.assert_allclose(ua.split_rewards(), ub.split_rewards())
+    assert a.step(MID)[1] == b.step(MID)[1]
+    assert SplitPlanningPolicy(a, horizon=1).choose(ua.action_masks()) == myopic_split(ua)
+    policy, _, params = make_baseline("planning", a, "split", params={"horizon": 2})
+    assert params == {"horizon": 2, "gamma": 1.0}
+    action, _ = policy.predict(None)
+    assert ua.action_masks()[int(action)]
+    with pytest.raises(ConfigError, match="horizon"):
+        SplitPlanningPolicy(a, horizon=0)
+
+
+def test_an_exhausted_arrival_trace_truncates_the_episode() -> None:
+    env = FadingSplitV1Env("Pedestrian", **SMALL, state=("queue", "radio"), arrival_kind="trace",
+                           arrival_trace_s=(0.0, 0.5))  # fmt: skip
+    env.reset(seed=1)
+    assert env.step(MID)[3] is False
+    obs, _, terminated, truncated, _ = env.step(MID)
+    assert truncated and not terminated and np.isfinite(obs).all() and env.observation_space.contains(obs)
