@@ -44,7 +44,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AutoresetMode
 from numpy.typing import NDArray
-from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
+from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper, VecMonitor
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvIndices, VecEnvObs, VecEnvStepReturn
 
 from splitgym.errors import ConfigError
@@ -278,11 +278,12 @@ class _RowWriter(Protocol):
     def write_row(self, epinfo: dict[str, Any]) -> None: ...
 
 
-class SB3EpisodeMonitor(VecEnvWrapper):
+class SB3EpisodeMonitor(VecMonitor):
     """Episode records of every environment, as SB3's ``Monitor`` makes them: at an episode's end
     ``info["episode"] = {"r": return, "l": length, "t": seconds since start}`` (rounded to 6 digits) plus
     the ``info_keywords`` of that last info, and the same row written to ``writers[i]`` (one per
-    environment, anything with ``write_row(dict)``; ``None`` for no file). Steps marked
+    environment, anything with ``write_row(dict)``; ``None`` for no file; a ``VecMonitor`` to SB3, which
+    writes one file for all). Steps marked
     :data:`RESET_STEP_KEY` are not counted."""
 
     def __init__(
@@ -291,7 +292,7 @@ class SB3EpisodeMonitor(VecEnvWrapper):
         writers: Sequence[_RowWriter | None] | None = None,
         info_keywords: Sequence[str] = (),
     ) -> None:
-        super().__init__(venv)
+        VecEnvWrapper.__init__(self, venv)  # SB3 treats it as its VecMonitor (evaluate_policy, logging)
         n = venv.num_envs
         self.writers = list(writers) if writers is not None else [None] * n
         if len(self.writers) != n:

@@ -17,7 +17,8 @@ Compute scales with the compressed layers' relative cost (our roofline cost mode
 measured table (:mod:`.tables`). The reward is the fading environment's, term for term, in ``info``.
 Infeasible actions (memory, ``min_split``, an exit mode with no exit at or below ``k``) are masked
 (``action_masks()``, ``info["action_mask"]``); taken anyway, the nearest feasible one runs (same budget
-and mode first) and costs ``w_invalid``.
+and mode first) and costs ``w_invalid``. ``observation_mode="dict"`` puts the mask in the observation
+(``{"observation", "action_mask"}``, :mod:`splitgym.envs.wrappers`).
 """
 
 from __future__ import annotations
@@ -29,13 +30,14 @@ import numpy as np
 from gymnasium import spaces
 from numpy.typing import NDArray
 
+from splitgym.envs.checks import discrete_action
 from splitgym.envs.compressed.config import MODES, CompressedSplitConfig, compressed_config
 from splitgym.envs.compressed.tables import CompressionTables, grid_index
-from splitgym.envs.checks import discrete_action
 from splitgym.envs.config import build_config
 from splitgym.envs.fading.process import SAMPLE_FIELDS, ProcessState, Sample
 from splitgym.envs.fading.tables import snr_index
 from splitgym.envs.fading.world import FadingWorld, world_for
+from splitgym.envs.wrappers import check_observation_mode, dict_space, with_mask
 from splitgym.profiles.timing.catalogue import get_architecture
 
 __all__ = ["CompressedSplitEnv"]
@@ -49,8 +51,14 @@ class CompressedSplitEnv(gym.Env[NDArray[np.float32], np.int64]):
     metadata: dict[str, Any] = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}  # noqa: RUF012
 
     def __init__(
-        self, render_mode: str | None = None, config: CompressedSplitConfig | None = None, **overrides: Any
+        self,
+        render_mode: str | None = None,
+        config: CompressedSplitConfig | None = None,
+        observation_mode: str = "box",
+        **overrides: Any,
     ) -> None:
+        self.observation_mode = check_observation_mode(observation_mode)
+        self._dict = self.observation_mode == "dict"  # {"observation", "action_mask"} (envs/wrappers.py)
         if config is not None:
             self.config = build_config(CompressedSplitConfig, config, overrides, "CompressedSplitEnv")
         else:
@@ -69,7 +77,8 @@ class CompressedSplitEnv(gym.Env[NDArray[np.float32], np.int64]):
         self.act_split, self.act_budget, self.act_mode = a // (B * 3), (a // 3) % B, a % 3
         self._build_costs()
         self.action_space = spaces.Discrete(self.n_actions)
-        self.observation_space = spaces.Box(0.0, 1.0, shape=(self.world.obs_dim + 2,), dtype=np.float32)
+        box = spaces.Box(0.0, 1.0, shape=(self.world.obs_dim + 2,), dtype=np.float32)
+        self.observation_space = dict_space(box, self.n_actions) if self._dict else box  # type: ignore[assignment]
         self._state: ProcessState | None = None
         self._t = 0
         self._step = 0
@@ -216,7 +225,8 @@ class CompressedSplitEnv(gym.Env[NDArray[np.float32], np.int64]):
         self._outcomes = self._evaluate(self._first)
         self.last_info = {}
         self.trace = []
-        return self._observe(), {"action_mask": self.action_masks(), "step": 0}
+        mask = self.action_masks()
+        return self._package(self._observe(), mask), {"action_mask": mask, "step": 0}
 
     def step(
         self, action: np.int64 | int
@@ -253,7 +263,12 @@ class CompressedSplitEnv(gym.Env[NDArray[np.float32], np.int64]):
         self._outcomes = self._evaluate(self._request())
         info["action_mask"] = self.action_masks()
         self.last_info = info
-        return self._observe(), reward, False, self._step >= self.config.max_steps, info
+        obs = self._package(self._observe(), info["action_mask"])
+        return obs, reward, False, self._step >= self.config.max_steps, info
+
+    def _package(self, obs: NDArray[np.float32], mask: NDArray[np.bool_]) -> NDArray[np.float32]:
+        """``obs``, or with ``observation_mode="dict"`` the dict of it and ``mask``."""
+        return with_mask(obs, mask) if self._dict else obs  # type: ignore[return-value]
 
     def action_masks(self) -> NDArray[np.bool_]:
         """Feasible actions of the current request."""

@@ -33,7 +33,6 @@ from splitgym.envs.config import (
     check_choice,
     check_int_range,
     check_interval,
-    check_number,
     check_pair,
     check_range,
     check_weights,

@@ -8,8 +8,10 @@ utilisation and the previous split. The action is the split ``k`` in ``0..L`` (d
 device). Splits the device cannot hold in memory, below ``min_split`` or without quality data are
 infeasible: :meth:`FadingSplitEnv.action_masks` (MaskablePPO) and ``info["action_mask"]`` give the
 feasible set of the next request; an infeasible action runs the nearest feasible split and costs
-``w_invalid``. The reward and all its terms are defined in :mod:`.world`; every term, weight and the
-request's physics are in ``info``. Episodes end by truncation after ``max_steps`` requests.
+``w_invalid``; ``observation_mode="dict"`` puts the mask in the observation instead
+(``{"observation", "action_mask"}``, :mod:`splitgym.envs.wrappers`). The reward and all its terms are
+defined in :mod:`.world`; every term, weight and the request's physics are in ``info``. Episodes end by
+truncation after ``max_steps`` requests.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from splitgym.envs.fading.info import PER_SPLIT_KEYS, TABLE_KEYS, WEIGHT_KEYS
 from splitgym.envs.fading.process import SAMPLE_FIELDS, ProcessState, Sample
 from splitgym.envs.fading.tables import snr_index
 from splitgym.envs.fading.world import world_for
+from splitgym.envs.wrappers import check_observation_mode, dict_space, with_mask
 
 __all__ = ["FadingSplitEnv"]
 
@@ -50,8 +53,10 @@ class FadingSplitEnv(gym.Env[NDArray[np.float32], np.int64]):
         scenario: str = DEFAULT_SCENARIO,
         render_mode: str | None = None,
         config: FadingSplitConfig | None = None,
+        observation_mode: str = "box",
         **overrides: Any,
     ) -> None:
+        self.observation_mode = check_observation_mode(observation_mode)
         if config is not None:
             self.config = build_config(FadingSplitConfig, config, overrides, "FadingSplitEnv")
         else:
@@ -66,7 +71,9 @@ class FadingSplitEnv(gym.Env[NDArray[np.float32], np.int64]):
         L = self.world.num_layers
         self.num_layers = L
         self.action_space = spaces.Discrete(L + 1)
-        self.observation_space = spaces.Box(0.0, 1.0, shape=(self.world.obs_dim,), dtype=np.float32)
+        box = spaces.Box(0.0, 1.0, shape=(self.world.obs_dim,), dtype=np.float32)
+        self._dict = self.observation_mode == "dict"  # {"observation", "action_mask"} (envs/wrappers.py)
+        self.observation_space = dict_space(box, L + 1) if self._dict else box  # type: ignore[assignment]
         self._weight_values = [float(getattr(self.config, name)) for name in WEIGHT_KEYS]
         self._masks = list(self.world.feasible)  # one row per prompt length, copied into each info
         self._runnable = np.flatnonzero(self.world.feasible.any(axis=0))  # splits some request can run
@@ -155,7 +162,8 @@ class FadingSplitEnv(gym.Env[NDArray[np.float32], np.int64]):
         self._prev_split = 0
         self.trace = []
         self.last_info = {}
-        return self._obs[0, self._col].copy(), {"action_mask": self.action_masks(), "step": 0}
+        obs, mask = self._obs[0, self._col].copy(), self.action_masks()
+        return (with_mask(obs, mask) if self._dict else obs), {"action_mask": mask, "step": 0}  # type: ignore[return-value]
 
     def step(
         self, action: np.int64 | int
@@ -186,7 +194,9 @@ class FadingSplitEnv(gym.Env[NDArray[np.float32], np.int64]):
             self._t = t + 1
         obs = self._obs[self._t, self._col].copy()
         obs[-1] = split / self.num_layers
-        info["action_mask"] = self._masks[self._rows[self._t, self._col]].copy()
+        info["action_mask"] = mask = self._masks[self._rows[self._t, self._col]].copy()
+        if self._dict:
+            return with_mask(obs, mask), reward, False, self._step >= self.config.max_steps, info  # type: ignore[return-value]
         return obs, reward, False, self._step >= self.config.max_steps, info
 
     # -- extras --------------------------------------------------------------------------------------

@@ -56,7 +56,9 @@ def test_next_step_autoreset() -> None:
     assert truncated.all() and not terminated.any()
     assert np.all(info["split"] == 4)
     first, reward, terminated, truncated, info = envs.step(np.full(5, 7))  # the reset step: action ignored
-    assert np.all(reward == 0.0) and not truncated.any() and not info["_split"].any()
+    assert np.all(reward == 0.0) and not truncated.any()
+    assert "split" not in info and "_split" not in info  # no env stepped: absent, as in SyncVectorEnv
+    assert np.all(info["step"] == 0) and info["_action_mask"].all()
     assert np.all(first[:, -1] == 0.0)  # a fresh episode: no previous split
     _, reward, _, _, info = envs.step(np.full(5, 7))
     assert np.all(info["_split"]) and np.all(info["split"] == 7) and np.all(reward != 0.0)
@@ -159,3 +161,119 @@ def test_info_keys_are_the_single_envs_keys() -> None:
     # The single env's step has the same numbers as one of the vector env's, key for key.
     for key in ("reward", "r_quality", "r_load", "latency_s", "snr_db", "snr_est_db", "los", "device_load"):
         assert np.isfinite(float(info[key])) and np.isfinite(infos[key]).all(), key
+
+
+# -- Gymnasium 1.x in full: info keys, dtypes and masks as SyncVectorEnv's, autoreset modes, seeds, actions
+
+
+def _run_both(mode: AutoresetMode, n: int = 4, steps: int = 8) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """(SyncVectorEnv info, native info) of the same actions, episodes of 3 steps, after a reset each."""
+    sync = gym.make_vec(
+        ID, num_envs=n, vectorization_mode="sync", max_steps=3, vector_kwargs={"autoreset_mode": mode}
+    )
+    native = gym.make_vec(
+        ID, num_envs=n, vectorization_mode="vector_entry_point", max_steps=3, autoreset_mode=mode
+    )
+    pairs = [(sync.reset(seed=0)[1], native.reset(seed=0)[1])]
+    rng = np.random.default_rng(0)
+    for _ in range(steps):
+        actions = rng.integers(1, 13, n)
+        pairs.append((sync.step(actions)[-1], native.step(actions)[-1]))
+    return pairs
+
+
+def _same_layout(a: dict[str, Any], b: dict[str, Any], where: str) -> None:
+    assert set(a) == set(b), (where, set(a) ^ set(b))
+    for key, value in a.items():
+        if isinstance(value, dict):
+            _same_layout(value, b[key], f"{where}/{key}")
+        elif key == "final_obs":
+            assert b[key].dtype == object and [x is None for x in value] == [x is None for x in b[key]]
+        else:
+            assert np.asarray(b[key]).dtype == np.asarray(value).dtype, (where, key, value, b[key])
+            assert np.shape(b[key]) == np.shape(value), (where, key)
+            if key.startswith("_"):
+                np.testing.assert_array_equal(b[key], value, err_msg=f"{where}: {key}")
+
+
+@pytest.mark.parametrize("mode", [AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP])
+def test_info_keys_dtypes_and_masks_are_sync_vector_envs(mode: AutoresetMode) -> None:
+    pairs = _run_both(mode)
+    for t, (sync, native) in enumerate(pairs):
+        _same_layout(sync, native, f"{mode} step {t}")
+    # The keys named once (envs/fading/info.py), the step counter and the mask, each with its _key mask.
+    stepped = pairs[1][1]
+    for key in (*INFO_KEYS, "step", "action_mask"):
+        assert key in stepped and "_" + key in stepped, key
+    assert stepped["action_mask"].shape == (4, 13) and stepped["_action_mask"].all()
+    if mode == AutoresetMode.NEXT_STEP:  # step 4 resets every env: only the reset info, as SyncVectorEnv
+        assert set(pairs[4][1]) == {"action_mask", "_action_mask", "step", "_step"}
+    else:  # step 3 ends every episode: final_obs and final_info for all, the reset's step 0 at the top
+        assert pairs[3][1]["_final_obs"].all() and np.all(pairs[3][1]["step"] == 0)
+        assert np.all(pairs[3][1]["final_info"]["step"] == 3)
+
+
+def test_same_step_autoreset_returns_the_next_episodes_first_observation() -> None:
+    envs = FadingSplitVectorEnv(3, max_steps=2, autoreset_mode="SameStep")
+    assert envs.autoreset_mode == AutoresetMode.SAME_STEP == envs.metadata["autoreset_mode"]
+    envs.reset(seed=2)
+    envs.step(np.full(3, 6))
+    obs, reward, terminated, truncated, info = envs.step(np.full(3, 6))
+    assert truncated.all() and not terminated.any() and np.all(reward != 0.0)
+    assert np.all(obs[:, -1] == 0.0)  # the next episode: no previous split
+    last = np.stack(list(info["final_obs"]))
+    np.testing.assert_allclose(last[:, -1], 6 / 12)  # the last observation saw split 6
+    np.testing.assert_array_equal(info["final_info"]["split"], 6)
+    _, reward, _, truncated, _ = envs.step(np.full(3, 6))  # no reset step: a real step with reward
+    assert not truncated.any() and np.all(reward != 0.0)
+
+
+def test_autoreset_mode_attribute_and_bad_modes() -> None:
+    envs = FadingSplitVectorEnv(2)
+    assert envs.autoreset_mode == AutoresetMode.NEXT_STEP == envs.metadata["autoreset_mode"]
+    with pytest.raises(
+        ConfigError, match=r"autoreset_mode must be one of \['NextStep', 'SameStep'\], got 'Sometimes'"
+    ):
+        FadingSplitVectorEnv(2, autoreset_mode="Sometimes")
+    with pytest.raises(ConfigError, match="autoreset_mode must be one of"):
+        FadingSplitVectorEnv(2, autoreset_mode=AutoresetMode.DISABLED)
+
+
+def test_reset_accepts_a_list_of_seeds() -> None:
+    def first(seed: Any) -> np.ndarray:
+        envs = FadingSplitVectorEnv(3)
+        obs, _ = envs.reset(seed=seed)
+        obs2, *_ = envs.step(np.array([2, 3, 4]))
+        return np.concatenate([obs, obs2])
+
+    np.testing.assert_array_equal(first([1, 2, 3]), first([1, 2, 3]))
+    assert not np.array_equal(first([1, 2, 3]), first([1, 2, 4]))
+    assert not np.array_equal(first([None, None, 5]), first([None, None, 5]))  # None: fresh entropy
+    with pytest.raises(ConfigError, match="a list of 3 seeds, got 2 seeds"):
+        FadingSplitVectorEnv(3).reset(seed=[1, 2])
+    with pytest.raises(ConfigError, match="integers >= 0 or None, got -1"):
+        FadingSplitVectorEnv(3).reset(seed=[1, 2, -1])
+    # Through make_vec as TorchRL and SB3 call it.
+    envs = gym.make_vec(ID, num_envs=3, vectorization_mode="vector_entry_point")
+    obs, _ = envs.reset(seed=[7, 8, 9])
+    assert envs.observation_space.contains(obs)
+
+
+@pytest.mark.parametrize(
+    ("actions", "match"),
+    [
+        (np.array([1, 2, 3, 4]), r"shape \(3,\).*got shape \(4,\)"),
+        (np.array([[1, 2, 3]]), r"got shape \(1, 3\)"),
+        (np.array([1.0, 2.0, 3.0]), "dtype float64"),
+        (np.array([True, False, True]), "dtype bool"),
+        (np.array([1, 13, 2]), r"splits in 0..12, got \[13\]"),
+        (np.array([-1, 0, 2]), r"got \[-1\]"),
+    ],
+)
+def test_actions_are_checked_against_the_space(actions: np.ndarray, match: str) -> None:
+    envs = FadingSplitVectorEnv(3)
+    envs.reset(seed=0)
+    with pytest.raises(gym.error.InvalidAction, match=match) as caught:
+        envs.step(actions)
+    assert isinstance(caught.value, ConfigError)
+    envs.step([1, 2, 3])  # a list of ints is an integer array of the right shape: accepted
