@@ -193,8 +193,8 @@ def vector_ratio(
 
 def surrogate_ratio(n_live: int = 3, tokens: int = 1024) -> PerfResult:
     """Live reference-LLM quality evaluation against the paper's surrogate MLP (batched, per point)."""
-    from splitgym.profiles.quality.live import LiveQualityModel
     from splitgym.profiles.quality import TableQualityModel
+    from splitgym.profiles.quality.live import LiveQualityModel
     from splitgym.surrogates.quality import fit_on_budget
     from splitgym.surrogates.speed import SPEEDUP_TARGET, surrogate_speedup
 

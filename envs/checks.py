@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import gymnasium as gym
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from splitgym.envs.channels._validate import check_array, check_int, check_scalar
-import gymnasium as gym
-
 from splitgym.errors import ConfigError, InvalidActionError, suggest
 
 __all__ = ["InvalidAction", "array", "choice", "discrete_action", "integer", "integer_array", "scalar"]
@@ -105,7 +104,9 @@ def discrete_action(action: object, n: int, name: str = "action") -> int:
     kind = type(action)
     if kind in _INT_TYPES:
         value = int(action)  # type: ignore[call-overload]
-    elif isinstance(action, np.ndarray) and action.dtype.kind in "iu" and action.size == 1 and action.ndim <= 1:
+    elif (
+        isinstance(action, np.ndarray) and action.dtype.kind in "iu" and action.size == 1 and action.ndim <= 1
+    ):
         value = int(action.reshape(()))
     elif isinstance(action, np.integer):
         value = int(action)

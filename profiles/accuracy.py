@@ -16,8 +16,8 @@ from typing import Any
 import pandas as pd
 
 from splitgym.errors import ConfigError
-from splitgym.profiles.quality.live import LiveQualityModel
 from splitgym.profiles.profile import write_profile
+from splitgym.profiles.quality.live import LiveQualityModel
 
 __all__ = ["DEFAULT_LEVELS", "LEVEL_UNITS", "measure_accuracy_profile", "sweep_accuracy"]
 

@@ -164,8 +164,8 @@ def apply_study(
     from splitgym.profiles.compression.apply import check_method
     from splitgym.profiles.compression.compare import compare_luc_uniform, comparison_markdown
     from splitgym.profiles.compression.sensitivity import calibration_ids
-    from splitgym.profiles.quality.live import held_out_text
     from splitgym.profiles.llm import load_causal_lm
+    from splitgym.profiles.quality.live import held_out_text
 
     check_method(method)
     parsed = [parse_budget(b) for b in budgets]
@@ -435,9 +435,9 @@ def table_study(
     from splitgym.profiles.compression.exits import load_exits
     from splitgym.profiles.compression.sensitivity import per_layer_score
     from splitgym.profiles.compression.table import measure_compressed_quality
-    from splitgym.profiles.quality.live import held_out_text
     from splitgym.profiles.llm import load_causal_lm
     from splitgym.profiles.profile import resolve_profile, write_profile
+    from splitgym.profiles.quality.live import held_out_text
 
     torch.manual_seed(seed)
     lm = load_causal_lm(model)
@@ -505,9 +505,9 @@ def vote_channel_study(
     from splitgym.profiles.compression.exits import load_exits
     from splitgym.profiles.compression.sensitivity import per_layer_score
     from splitgym.profiles.compression.vote_channel import vote_under_channel
-    from splitgym.profiles.quality.live import held_out_text
     from splitgym.profiles.llm import load_causal_lm
     from splitgym.profiles.profile import resolve_profile
+    from splitgym.profiles.quality.live import held_out_text
 
     torch.set_num_threads(1)
     lm = load_causal_lm(model)

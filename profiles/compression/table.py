@@ -37,8 +37,8 @@ from splitgym.profiles.compression.compare import high_bits_for
 from splitgym.profiles.compression.costmodel import layer_costs
 from splitgym.profiles.compression.exits import ExitHeads, layer_outputs, max_confidence_vote
 from splitgym.profiles.compression.luc import CompressionPolicy, luc_policy, uniform_policy
-from splitgym.profiles.quality.corruption import make_operator
 from splitgym.profiles.llm import LoadedLM
+from splitgym.profiles.quality.corruption import make_operator
 
 __all__ = [
     "DEFAULT_BUDGETS",

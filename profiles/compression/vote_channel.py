@@ -25,8 +25,8 @@ from splitgym.profiles.compression.table import (
     perplexity_of,
     token_nll,
 )
-from splitgym.profiles.quality.corruption import make_operator
 from splitgym.profiles.llm import LoadedLM
+from splitgym.profiles.quality.corruption import make_operator
 
 __all__ = ["vote_under_channel"]
 

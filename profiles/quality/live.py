@@ -22,8 +22,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from splitgym.errors import ConfigError
-from splitgym.profiles.quality.corruption import ChannelOperator, make_operator
 from splitgym.profiles.llm import LoadedLM, load_causal_lm
+from splitgym.profiles.quality.corruption import ChannelOperator, make_operator
 
 __all__ = ["LiveQualityModel", "held_out_text"]
 

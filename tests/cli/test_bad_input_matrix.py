@@ -377,9 +377,7 @@ PROFILES = {
 PROFILE_WORK = pytest.mark.xfail(strict=False, reason="malformed profile files: profiles/ loader work")
 
 
-@pytest.mark.parametrize(
-    "name", list(PROFILES)
-)
+@pytest.mark.parametrize("name", list(PROFILES))
 @pytest.mark.parametrize("command", ["plot", "scale", "budget-sweep"])
 def test_bad_profile_files(name: str, command: str, capsys: pytest.CaptureFixture[str], in_tmp: Path) -> None:
     path = in_tmp / "p.csv"
@@ -522,7 +520,9 @@ def test_not_a_run_folder(where: str, command: str, capsys: pytest.CaptureFixtur
     [1.7, "1", True, [1, 2], -1, 10**6, np.array([1, 2]), np.array(1.0), np.array([[1]]), None],
     ids=["float", "str", "bool", "list", "negative", "huge", "array2", "float-array", "2d-array", "none"],
 )
-@pytest.mark.parametrize("env_id", [PAPER, "splitgym/PaperSplitDirect-v0", FADING, "splitgym/CompressedSplit-v0"])
+@pytest.mark.parametrize(
+    "env_id", [PAPER, "splitgym/PaperSplitDirect-v0", FADING, "splitgym/CompressedSplit-v0"]
+)
 def test_bad_actions_are_refused(action: Any, env_id: str) -> None:
     import gymnasium as gym
 
@@ -535,7 +535,9 @@ def test_bad_actions_are_refused(action: Any, env_id: str) -> None:
     assert isinstance(info.value, gym.error.InvalidAction) and "\n" not in str(info.value)
 
 
-@pytest.mark.parametrize("action", [1, np.int64(1), np.array(1), np.array([1])], ids=["int", "np.int64", "0d", "1d"])
+@pytest.mark.parametrize(
+    "action", [1, np.int64(1), np.array(1), np.array([1])], ids=["int", "np.int64", "0d", "1d"]
+)
 def test_integer_actions_are_taken(action: Any) -> None:
     import gymnasium as gym
 

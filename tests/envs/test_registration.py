@@ -17,7 +17,10 @@ IDS = splitgym.env_ids()
 
 def test_every_id_is_registered_with_a_string_entry_point() -> None:
     fading = [f"splitgym/FadingSplit-{s}-v0" for s in ("Pedestrian", "Vehicular", "BitFlip", "Llama7B")]
-    v1 = [f"splitgym/FadingSplit-{s}-v1" for s in ("Pedestrian", "Vehicular", "TinyLlama", "Llama7B", "Reference", "Session", "Stateless")]
+    v1 = [
+        f"splitgym/FadingSplit-{s}-v1"
+        for s in ("Pedestrian", "Vehicular", "TinyLlama", "Llama7B", "Reference", "Session", "Stateless")
+    ]
     assert [
         "splitgym/PaperSplit-v0",
         "splitgym/PaperSplitDirect-v0",

@@ -14,9 +14,9 @@ from splitgym.profiles.compression.exits import load_exits
 from splitgym.profiles.compression.sensitivity import per_layer_score
 from splitgym.profiles.compression.table import Budget, budget_name, measure_compressed_quality, parse_budget
 from splitgym.profiles.compression.vote_channel import vote_under_channel
-from splitgym.profiles.quality.live import held_out_text
 from splitgym.profiles.llm import load_causal_lm
 from splitgym.profiles.profile import resolve_profile
+from splitgym.profiles.quality.live import held_out_text
 
 
 @pytest.fixture(scope="module")

@@ -37,8 +37,8 @@ from splitgym.profiles.compression.tuning import (
     tuning_step,
     window_schedule,
 )
-from splitgym.profiles.quality.live import held_out_text
 from splitgym.profiles.llm import LoadedLM, load_causal_lm
+from splitgym.profiles.quality.live import held_out_text
 
 torch.set_num_threads(1)
 
