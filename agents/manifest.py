@@ -55,6 +55,11 @@ class ManifestError(ConfigError):
     """A run folder whose files do not match its manifest (or that has none)."""
 
 
+class UnlistedFileError(ManifestError):
+    """A file the manifest does not list: written but never recorded, as a kill between the two leaves
+    it (a checkpoint cut short), or planted."""
+
+
 def digest(data: bytes) -> str:
     """The hex SHA-256 of ``data``."""
     return hashlib.sha256(data).hexdigest()
@@ -161,7 +166,7 @@ def verified_bytes(run: Path, path: Path, trust: bool = False) -> bytes:
     expected = recorded(run).get(_key(run, path)) if (Path(run) / MANIFEST).is_file() else None
     if expected is None:
         read_manifest(run)  # a clear error when the manifest itself is missing or malformed
-        raise ManifestError(f"{path} is not listed in {run}/{MANIFEST}; pass --trust to load it anyway")
+        raise UnlistedFileError(f"{path} is not listed in {run}/{MANIFEST}; pass --trust to load it anyway")
     if digest(data) != expected:
         raise ManifestError(
             f"{path} changed since the run wrote it (SHA-256 differs from {MANIFEST}): refusing to load it; "

@@ -315,6 +315,7 @@ class SB3Trainer(Trainer):
             probe.close()
         setup = self._setup(request, options, keywords)
         skipped: list[str] = []
+        changed = False  # a listed checkpoint whose bytes differ: corruption or tampering, never ignored
         for done, path in checkpoints(options.run):
             venv, callbacks = _envs_and_callbacks(setup, seed_offset=done, append=True)
             try:
@@ -323,6 +324,7 @@ class SB3Trainer(Trainer):
                 venv.close()
                 callbacks[0].eval_env.close()
                 skipped.append(f"{path.name}: {exc}")
+                changed = changed or not isinstance(exc, manifest.UnlistedFileError)
                 continue
             restore_to_checkpoint(options.run, done, setup.n_envs, callbacks[0], trust=options.trust)
             remaining = max(request.steps - int(model.num_timesteps), 0)
@@ -331,7 +333,9 @@ class SB3Trainer(Trainer):
             )
             break
         else:
-            if skipped:  # checkpoints exist but none can be trusted: refuse rather than start over
+            # Only unlisted checkpoints (a kill between writing one and recording it): start over, since
+            # none was ever complete. A listed one that changed: refuse rather than start over.
+            if changed:
                 raise ConfigError(
                     f"--resume {options.run}: no checkpoint verifies and loads ({len(skipped)} tried; "
                     f"newest: {skipped[0]})"

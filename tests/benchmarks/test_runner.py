@@ -118,7 +118,7 @@ def test_unknown_suite_name() -> None:
         ),
         (
             {"agents": [{"baseline": "best_split"}]},
-            r"baseline 'best_split' is not offered.*\['random', 'edge_only', 'device_only', 'fixed_split', .*'oracle'\]",
+            r"baseline 'best_split' is not offered.*\['random', 'edge_only', 'device_only', 'fixed_split', .*'oracle'.*\]",
         ),
         ({"agents": [{"algo": "ppo", "baseline": "random"}]}, r"exactly one of 'algo'"),
         ({"agents": [{"algo": "ppo"}, {"algo": "ppo"}]}, r"share the name\(s\) \['ppo'\]"),

@@ -55,8 +55,10 @@ def test_quality_falls_as_the_channel_worsens(name: str) -> None:
     np.testing.assert_array_equal(grid[:, [0, -1]], 0.0)  # split 0 and split L never cross the channel
     mean_over_splits = grid[:, 1:-1].mean(axis=1)
     worse_first = mean_over_splits if prof.meta["channel_axis"] == "impairment" else mean_over_splits[::-1]
-    # From the best channel to the worst, quality falls (small noise allowed between neighbours).
-    assert worse_first[0] > worse_first[-1] + 0.05
+    # From the best channel to the worst, quality falls (small noise allowed between neighbours). The
+    # activation precision costs far less than a noisy channel (int4 per token: 0.5-1.3 % perplexity).
+    drop = 0.002 if prof.meta["channel_axis"] == "activation_bits" else 0.05
+    assert worse_first[0] > worse_first[-1] + drop
     assert np.all(np.diff(worse_first) <= 0.02), worse_first
     assert np.isfinite(grid).all() and splits[0] == 0
 
