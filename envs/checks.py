@@ -1,8 +1,8 @@
 """Argument checks shared by the environment modules (the NR link layer, the state components, ...);
 every failure is a one-line ``ConfigError`` naming the parameter, the value and what is allowed.
 
-The numeric checks reuse :mod:`splitgym.envs.channels._validate` (which raises ``ValueError`` naming the
-parameter, the value and the bound) and re-raise its message as :class:`splitgym.errors.ConfigError`.
+The numeric checks are :mod:`splitgym.envs.channels._validate`'s; this module adds integers with an upper
+bound, integer arrays, choices from a list and actions.
 """
 
 from __future__ import annotations
@@ -19,53 +19,13 @@ from splitgym.errors import ConfigError, InvalidActionError, suggest
 __all__ = ["InvalidAction", "array", "choice", "discrete_action", "integer", "integer_array", "scalar"]
 
 
-def array(
-    name: str,
-    value: ArrayLike,
-    *,
-    ge: float | None = None,
-    gt: float | None = None,
-    le: float | None = None,
-    lt: float | None = None,
-    allow_inf: bool = False,
-) -> NDArray[np.float64]:
-    """``value`` as a float64 array (finite unless ``allow_inf``) within the bounds, else ``ConfigError``."""
-    try:
-        return check_array(name, value, ge=ge, gt=gt, le=le, lt=lt, allow_inf=allow_inf)
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from None
-
-
-def scalar(
-    name: str,
-    value: float,
-    *,
-    ge: float | None = None,
-    gt: float | None = None,
-    le: float | None = None,
-    lt: float | None = None,
-    allow_inf: bool = False,
-) -> float:
-    """One real number (finite unless ``allow_inf``) within the bounds, else ``ConfigError``."""
-    if isinstance(value, bool):
-        raise ConfigError(f"{name} must be a real number, got {value!r}")
-    try:
-        if allow_inf:
-            out = check_array(name, value, ge=ge, gt=gt, le=le, lt=lt, allow_inf=True)
-            if out.ndim != 0:
-                raise ValueError(f"{name} must be a single number, got an array of shape {out.shape}")
-            return float(out)
-        return check_scalar(name, value, ge=ge, gt=gt, le=le, lt=lt)
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from None
+array = check_array  # a float64 array (finite unless allow_inf) within the bounds
+scalar = check_scalar  # one real number within the bounds
 
 
 def integer(name: str, value: int, *, ge: int, le: int | None = None) -> int:
     """An integer (not a bool) in ``[ge, le]``, else ``ConfigError``."""
-    try:
-        out = check_int(name, value, ge=ge)
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from None
+    out = check_int(name, value, ge=ge)
     if le is not None and out > le:
         raise ConfigError(f"{name} must be <= {le}, got {out}")
     return out

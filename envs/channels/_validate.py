@@ -1,4 +1,5 @@
-"""Argument checks shared by the channel modules; every failure is a ``ValueError`` naming the parameter."""
+"""Argument checks shared by the channel and environment modules; every failure is a one-line
+:class:`~splitgym.errors.ConfigError` (a ``ValueError``) naming the parameter, the value and the bound."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from collections.abc import Callable
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+
+from splitgym.errors import ConfigError
 
 _Violation = Callable[[NDArray[np.float64], float], NDArray[np.bool_]]
 _BOUNDS: tuple[tuple[str, str, _Violation], ...] = (
@@ -30,18 +33,18 @@ def check_array(
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be a real number or array of real numbers, got {value!r}") from exc
+        raise ConfigError(f"{name} must be a real number or array of real numbers, got {value!r}") from exc
     bad_value = np.isnan(arr) if allow_inf else ~np.isfinite(arr)
     if bad_value.any():
         kind = "not NaN" if allow_inf else "finite"
-        raise ValueError(f"{name} must be {kind}, got {arr[bad_value].flat[0]}")
+        raise ConfigError(f"{name} must be {kind}, got {arr[bad_value].flat[0]}")
     limits = {"ge": ge, "gt": gt, "le": le, "lt": lt}
     for key, word, violates in _BOUNDS:
         bound = limits[key]
         if bound is not None:
             bad = np.asarray(violates(arr, bound), dtype=bool)
             if bad.any():
-                raise ValueError(f"{name} must be {word} {bound:g}, got {arr[bad].flat[0]:g}")
+                raise ConfigError(f"{name} must be {word} {bound:g}, got {arr[bad].flat[0]:g}")
     return arr
 
 
@@ -53,11 +56,15 @@ def check_scalar(
     gt: float | None = None,
     le: float | None = None,
     lt: float | None = None,
+    allow_inf: bool = False,
 ) -> float:
-    """Like :func:`check_array` for one finite real number; returns it as a Python ``float``."""
-    arr = check_array(name, value, ge=ge, gt=gt, le=le, lt=lt)
+    """Like :func:`check_array` for one real number (finite unless ``allow_inf``; not a bool); returns it
+    as a Python ``float``."""
+    if isinstance(value, bool):
+        raise ConfigError(f"{name} must be a real number, got {value!r}")
+    arr = check_array(name, value, ge=ge, gt=gt, le=le, lt=lt, allow_inf=allow_inf)
     if arr.ndim != 0:
-        raise ValueError(f"{name} must be a single number, got an array of shape {arr.shape}")
+        raise ConfigError(f"{name} must be a single number, got an array of shape {arr.shape}")
     return float(arr)
 
 
@@ -71,7 +78,7 @@ def check_rng(rng: np.random.Generator) -> np.random.Generator:
 def check_int(name: str, value: int, *, ge: int) -> int:
     """Check that ``value`` is an integer (not a bool) ``>= ge``."""
     if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise ValueError(f"{name} must be an integer >= {ge}, got {value!r}")
+        raise ConfigError(f"{name} must be an integer >= {ge}, got {value!r}")
     if value < ge:
-        raise ValueError(f"{name} must be >= {ge}, got {value}")
+        raise ConfigError(f"{name} must be >= {ge}, got {value}")
     return int(value)

@@ -54,6 +54,7 @@ from splitgym.envs.config import (
     check_weights,
 )
 from splitgym.errors import ConfigError, suggest
+from splitgym.registration import V1_SCENARIOS
 
 __all__ = [
     "ACTIVATIONS",
@@ -370,15 +371,7 @@ SCENARIOS: dict[str, Mapping[str, Any]] = {
     "Stateless": {"state": ()},
 }
 DEFAULT_SCENARIO = "Pedestrian"
-SCENARIO_SUMMARIES: dict[str, str] = {
-    "Pedestrian": "Qwen2-0.5B int4 on a phone + A100 edge, NR TDD link, 3 km/h UMi (proxy quality)",
-    "Vehicular": "Qwen2-0.5B int4 on a phone + A100 edge, NR TDD, 50 km/h UMi up to 400 m (proxy quality)",
-    "TinyLlama": "TinyLlama-1.1B int4 on a phone + A100 edge, NR TDD link, 3 km/h (proxy quality)",
-    "Llama7B": "Llama-2-7B int4 on a Jetson Orin Nano Super + A100 edge, NR TDD link, prompts to 512 (proxy)",
-    "Reference": "the reference LLM (measured quality) on a phone + A100 edge, NR TDD link, 3 km/h",
-    "Session": "Pedestrian with every state component: arrivals + queue, heat, battery, RRC, KV cache",
-    "Stateless": "Pedestrian without sequential state: each request independent of the actions before it",
-}
+SCENARIO_SUMMARIES: dict[str, str] = dict(V1_SCENARIOS)  # one line each, named in the registration
 
 
 def scenario_config(scenario: str = DEFAULT_SCENARIO, **overrides: Any) -> SplitConfig:

@@ -27,18 +27,7 @@ __all__ = [
 F64 = NDArray[np.float64]
 
 
-def check_scalar(
-    name: str,
-    value: float,
-    *,
-    ge: float | None = None,
-    gt: float | None = None,
-    le: float | None = None,
-    lt: float | None = None,
-    allow_inf: bool = False,
-) -> float:
-    """``value`` as a float after checking it is real, finite (unless ``allow_inf``) and in bounds."""
-    return scalar(name, value, ge=ge, gt=gt, le=le, lt=lt, allow_inf=allow_inf)
+check_scalar = scalar  # the environments' shared check (envs/checks.py)
 
 
 def check_int(name: str, value: int, *, ge: int, le: int | None = None) -> int:
