@@ -62,12 +62,13 @@ def discrete_action(action: object, n: int, name: str = "action") -> int:
     integer, or an integer array holding one value (shape ``()`` or ``(1,)``, as SB3 and Gymnasium's vector
     envs pass them)."""
     kind = type(action)
+    value: int
     if kind in _INT_TYPES:
         value = int(action)  # type: ignore[call-overload]
     elif (
         isinstance(action, np.ndarray) and action.dtype.kind in "iu" and action.size == 1 and action.ndim <= 1
     ):
-        value = int(action.reshape(()))
+        value = int(action.reshape(()).item())
     elif isinstance(action, np.integer):
         value = int(action)
     else:

@@ -218,7 +218,9 @@ class _PaperEnvBase(gym.Env[NDArray[np.float32], np.int64]):
         return np.clip(np.array(values, np.float32), self._obs_low, self._obs_high)
 
     def _check_action(self, action: Any) -> int:
-        return discrete_action(action, int(self.action_space.n))
+        space = self.action_space
+        assert isinstance(space, gym.spaces.Discrete)
+        return discrete_action(action, int(space.n))
 
     def load_saving(self, split: Any) -> Any:
         """``(max_split - split) / max_split``: the share of the device's layer budget left unused."""

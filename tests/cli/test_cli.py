@@ -249,7 +249,14 @@ def test_benchmark_perf_prints_the_ratios_and_saves_them(
     assert "CartPole-v1" in out and "SyncVectorEnv" in out and "machine:" in out
     frame = pd.read_csv(in_tmp / "perf" / "perf.csv")
     # --quick: no live LLM; v0 then v1 (env step, vector env)
-    assert list(frame["name"]) == ["env step", "vector env", "PPO throughput", "PPO on vector env", "env step", "vector env"]
+    assert list(frame["name"]) == [
+        "env step",
+        "vector env",
+        "PPO throughput",
+        "PPO on vector env",
+        "env step",
+        "vector env",
+    ]
     assert (frame["ratio"] > 0).all()
     np.testing.assert_allclose(frame["ratio"], frame["ours_value"] / frame["reference_value"], rtol=1e-9)
     record = yaml.safe_load((in_tmp / "perf" / "perf.json").read_text())
