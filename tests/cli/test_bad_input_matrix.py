@@ -18,7 +18,6 @@ import yaml
 from splitgym.cli.main import main
 
 PAPER, FADING, DIRECT = "splitgym/PaperSplit-v0", "splitgym/FadingSplit-v0", "splitgym/PaperSplitDirect-v0"
-ENV_WORK = "env kwargs validation: envs/split work"
 
 
 def _snapshot(folder: Path) -> dict[str, str]:
@@ -250,8 +249,8 @@ TRAIN = [
             "max_split:-1",
         )
     ],
-    *[  # a Gymnasium deprecation warning of FadingSplit can add a second stderr line (envs/ work)
-        _train(FADING, "ppo", "--env-kwargs", item, marks=pytest.mark.xfail(strict=False, reason=ENV_WORK))
+    *[
+        _train(FADING, "ppo", "--env-kwargs", item)
         for item in (
             "prompt_tokens:1000000",
             "model:nope",
@@ -263,7 +262,7 @@ TRAIN = [
         )
     ],
     *[
-        _train(FADING, "ppo", "--env-kwargs", item, marks=pytest.mark.xfail(strict=False, reason=ENV_WORK))
+        _train(FADING, "ppo", "--env-kwargs", item)
         for item in ("tx_power_dbm:1e6", "rician_k_db:1e6", "noise_figure_db:-1", "w_quality:1e300")
     ],
 ]
@@ -290,7 +289,6 @@ def _suite(**change: Any) -> dict[str, Any]:
     return {k: v for k, v in out.items() if v is not None}
 
 
-_MULTILINE = ("invalid-yaml", "non-utf8", "tabs")
 SUITES: list[Any] = [
     pytest.param(
         text,
@@ -372,9 +370,6 @@ PROFILES = {
     "garbage-csv": "a,b\n1\n,,,,\n",
     "binary": "\x00\x01\x02",
 }
-
-
-PROFILE_WORK = pytest.mark.xfail(strict=False, reason="malformed profile files: profiles/ loader work")
 
 
 @pytest.mark.parametrize("name", list(PROFILES))
