@@ -273,28 +273,11 @@ class _ModelBasedAgent:
         probe.close()
         family = env_family(self.env_id)
         if family == "split":
-            world = inner.world
             if "quality_model" in self.env_kwargs:
                 raise ConfigError(
                     "env_kwargs must not set quality_model on a fading environment: give real_model"
                 )
-            from splitgym.envs.fading.config import MODELS
-            from splitgym.profiles.quality import TableQualityModel
-
-            cfg = inner.config
-            if real_model is None:
-                real_model = TableQualityModel(
-                    cfg.quality_profile or MODELS[cfg.model]["profiles"][cfg.operator]
-                )
-            if real_model.level_name != world.tables.level_name:
-                raise ConfigError(
-                    f"real_model is on {real_model.level_name!r} but {self.env_id}'s quality model is on "
-                    f"{world.tables.level_name!r}"
-                )
-            runnable = np.flatnonzero(world.feasible.any(axis=0))  # memory, min_split, quality data
-            splits = np.intersect1d(runnable, np.asarray(real_model.splits)).astype(np.int64)
-            # Score the surrogate's quality on the real environment's scale.
-            return real_model, splits, {"quality_range": world.tables.quality_range}
+            return self._split_v1(inner, real_model)
         if family != "paper_direct" or not isinstance(inner.config, PaperSplitDirectConfig):
             raise ConfigError(
                 f"the model-based agents run on splitgym/PaperSplitDirect-v0 or a splitgym/FadingSplit-* "
@@ -313,6 +296,30 @@ class _ModelBasedAgent:
             raise ConfigError(f"real_model cannot evaluate split(s) {missing} of the environment")
         return real_model, splits, {}
 
+    def _split_v1(
+        self, inner: Any, real_model: QualityModel | None
+    ) -> tuple[QualityModel, NDArray[np.int64], dict[str, Any]]:
+        """A v1 split world: the surrogate learns the world's own quality profile ``Q(split, level)`` (the
+        level: the equivalent SNR of the analog/uncoded links, the activation bits of nr)."""
+        world = inner.world
+        table = world.quality
+        if table.proxy:
+            raise ConfigError(
+                f"{self.env_id} reads a proxy quality profile (another model's, at the same relative depth); "
+                "the model-based agents learn a model's own profile: use a scenario on the reference model "
+                "(FadingSplit-Reference-v1, -Analog-v1, -Uncoded-v1) or give quality_profile"
+            )
+        if real_model is None:
+            real_model = table.model
+        if real_model.level_name != table.model.level_name:
+            raise ConfigError(
+                f"real_model is on {real_model.level_name!r} but {self.env_id}'s quality model is on "
+                f"{table.model.level_name!r}"
+            )
+        runnable = world.runnable[(world.runnable > 0) & (world.runnable < world.num_layers)]
+        splits = np.intersect1d(runnable, np.asarray(real_model.splits)).astype(np.int64)
+        return real_model, splits, {"quality_range": table.quality_range}
+
     def _surrogate_model(self, surrogate: RewardSurrogate) -> SurrogateQualityModel:
         qm = SurrogateQualityModel(surrogate, self.real_model.level_name, self.splits, self.level_range)
         self._surrogate_models.append(qm)
@@ -326,8 +333,9 @@ class _ModelBasedAgent:
         """The quality model's channel level of the step that produced ``info``."""
         if "impairment" in info:
             return float(info["impairment"])
-        inner: Any = env.unwrapped
-        return float(inner.world.tables.quality_level(float(info["snr_db"])))
+        if "quality_level" in info:  # v1: the lane's level (equivalent SNR, or activation bits)
+            return float(info["quality_level"])
+        raise ConfigError(f"{self.env_id} reports no quality level in its info (quality_level, impairment)")
 
     def _train(self, quality_model: QualityModel, steps: int) -> None:
         """PPO on the surrogate environment; a later call warm-starts from the current policy."""

@@ -29,6 +29,10 @@ of this project with its reason). The research dossier is ``shared/research/link
   SoC power in decode = the device class's ``power_w``, prefill 1.4x, idle 0.2x [A: dossier §4.3 phone
   defaults 5 / 7 / 1 W]; the modem from TR 38.840 via :class:`~splitgym.envs.state.radio.RadioParams`
   [S/A].
+* link modes [A/K]: ``analog`` uses ``analog_pilots`` = 30 DMRS REs per estimate (type 1, one symbol:
+  6 RE/PRB for one port, over the ~5 PRBs of a 10-subband 20 MHz carrier); ``uncoded`` sends 1500-B
+  packets (the IP MTU [K]) of QPSK symbols [A: the paper's bit-flip setting]; see :mod:`.analog`,
+  :mod:`.uncoded`.
 * request: prompts on ``prompt_levels`` evenly spaced lengths in ``prompt_tokens`` [A: a grid keeps the
   request-outcome tables small], 16 generated tokens [A]; deadlines TTFT 2 s and TBT 0.2 s (Vidur
   dashboard defaults, TTFT P90 <= 2 s, TBT P99 <= 200 ms) [S: repo]; total = TTFT + (G - 1) TBT [K].
@@ -70,7 +74,6 @@ __all__ = [
 ]
 
 LINK_MODES = ("nr", "analog", "uncoded")
-IMPLEMENTED_LINK_MODES = ("nr",)
 ACTIVATIONS = ("fp16", "int8", "int4")
 ACTIVATION_BITS = {"fp16": 16, "int8": 8, "int4": 4}
 WEIGHT_PRECISIONS = ("float16", "int8", "int4")
@@ -101,7 +104,10 @@ class SplitConfig:
     tbt_deadline_s: float = 0.2
     deadline_s: float | None = None  # total; None = TTFT + (G - 1) TBT deadlines
     # Link.
-    link: str = "nr"
+    link: str = "nr"  # "nr" (digital, link adaptation), "analog" or "uncoded" (envs/split/link.py)
+    analog_pilots: int = 30  # DMRS REs per channel estimate (analog)
+    uncoded_modulation: str = "qpsk"  # fixed modulation of the uncoded mode
+    packet_bits: int = 12000  # packet size of the uncoded mode, header included (1500 B)
     mcs_table: str = "64qam"
     tdd_pattern: str = "DDDSU"
     carrier_hz: float = 3.5e9
@@ -188,11 +194,7 @@ class SplitConfig:
         check_choice("edge_precision", self.edge_precision, WEIGHT_PRECISIONS)
         check_choice("activation", self.activation, ACTIVATIONS)
         check_choice("link", self.link, LINK_MODES)
-        if self.link not in IMPLEMENTED_LINK_MODES:
-            raise ConfigError(
-                f"link={self.link!r} is not implemented in v1 yet; "
-                f"implemented: {list(IMPLEMENTED_LINK_MODES)}"
-            )
+        _check_link_mode(self)
         check_choice("mcs_table", self.mcs_table, tuple(MCS_TABLES))
         check_choice("tdd_pattern", self.tdd_pattern, tuple(TDD_PATTERNS))
         check_choice("grant", self.grant, GRANTS)
@@ -307,6 +309,31 @@ class SplitConfig:
 STATE_COMPONENTS = ("queue", "thermal", "battery", "radio", "kv")
 
 
+def _check_link_mode(c: SplitConfig) -> None:
+    """The fields of the analog and uncoded modes (errors name the field, the value, what is allowed)."""
+    from splitgym.envs.channels.link import MODULATIONS
+
+    check_int_range("analog_pilots", c.analog_pilots, 1, 100_000)
+    check_choice("uncoded_modulation", c.uncoded_modulation, MODULATIONS)
+    check_int_range("packet_bits", c.packet_bits, 64, 10**7)
+    if c.link == "analog" and c.activation != "fp16":
+        raise ConfigError(
+            f"activation={c.activation!r} does not apply to link='analog' (it sends the values themselves); "
+            "leave activation='fp16', or choose link 'nr' or 'uncoded'"
+        )
+    if c.link == "uncoded":
+        if c.activation not in ("fp16", "int8"):
+            raise ConfigError(
+                f"activation must be 'fp16' or 'int8' with link='uncoded' (the uncoded operator's dtypes), "
+                f"got {c.activation!r}"
+            )
+        if c.packet_bits - c.header_bits < ACTIVATION_BITS[c.activation]:
+            raise ConfigError(
+                f"packet_bits={c.packet_bits} leaves no room for an element after header_bits="
+                f"{c.header_bits}; allowed: packet_bits >= header_bits + {ACTIVATION_BITS[c.activation]}"
+            )
+
+
 def _check_state(c: SplitConfig) -> None:
     """The sequential-state fields (errors name the field, the value and what is allowed)."""
     if isinstance(c.state, str) or not all(isinstance(x, str) for x in c.state):
@@ -366,6 +393,8 @@ SCENARIOS: dict[str, Mapping[str, Any]] = {
         "ttft_deadline_s": 4.0,
     },
     "Reference": {"model": "reference", "device_precision": "float16"},
+    "Analog": {"model": "reference", "device_precision": "float16", "link": "analog"},
+    "Uncoded": {"model": "reference", "device_precision": "float16", "link": "uncoded"},
     # Every state component on (issue 13): arrivals and a queue, heat, battery, RRC radio state, KV cache.
     "Session": {"state": STATE_COMPONENTS},
     "Stateless": {"state": ()},

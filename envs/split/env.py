@@ -39,6 +39,7 @@ from splitgym.envs.split.config import DEFAULT_SCENARIO, SplitConfig, scenario_c
 from splitgym.envs.split.observation import initial_cqi, observe, tail_columns
 from splitgym.envs.split.state import SessionState, physics_config
 from splitgym.envs.split.world import world_for
+from splitgym.profiles.quality import QualityModel
 
 __all__ = ["INFO_KEYS", "PER_SPLIT_KEYS", "PER_STEP_KEYS", "WEIGHT_KEYS", "FadingSplitV1Env"]
 
@@ -70,6 +71,7 @@ class FadingSplitV1Env(gym.Env[NDArray[np.float32], np.int64]):
         scenario: str = DEFAULT_SCENARIO,
         render_mode: str | None = None,
         config: SplitConfig | None = None,
+        quality_model: QualityModel | None = None,
         **overrides: Any,
     ) -> None:
         if config is not None:
@@ -78,6 +80,8 @@ class FadingSplitV1Env(gym.Env[NDArray[np.float32], np.int64]):
             self.config = scenario_config(scenario, **overrides)
         self.scenario = scenario
         self.world = world_for(physics_config(self.config))
+        if quality_model is not None:  # e.g. a reward surrogate (agents/model_based.py)
+            self.world = self.world.with_quality(quality_model)
         self.session = SessionState(self.config, self.world) if self.config.state else None
         self._base_dim = self.world.obs_dim
         obs_dim = self._base_dim + (self.session.obs_dim if self.session is not None else 0)
@@ -100,6 +104,7 @@ class FadingSplitV1Env(gym.Env[NDArray[np.float32], np.int64]):
         self._split_frac = [k / self.world.num_layers for k in range(self.world.num_layers + 1)]
         self._cqi_h = self.config.cqi_history
         self._cqi_obs = (self.world._cqi_packed / 15.0).astype(np.float32)
+        self._level_packed = self.world.level_packed
         self._k_ttft = 1.0 / (2.0 * self.config.ttft_deadline_s)
         self._k_total = 1.0 / (2.0 * self.config.total_deadline_s)
         self._max_steps = int(self.config.max_steps)
@@ -232,7 +237,7 @@ class FadingSplitV1Env(gym.Env[NDArray[np.float32], np.int64]):
             "tx_power_dbm": ptx, "prompt_tokens": prompt, "device_load": u_d, "edge_load": u_e,
             "w_quality": w_q, "w_latency": w_l, "w_energy": w_e, "w_load": w_load, "w_invalid": w_inv,
             "split": split, "requested_split": k, "invalid": invalid, "quality_source": self.quality_source,
-            "step": step,
+            "step": step, "quality_level": float(self._level_packed[lane]),
         }  # fmt: skip
         self.last_info = info
         if t + 1 >= self._block_len:
@@ -284,6 +289,7 @@ class FadingSplitV1Env(gym.Env[NDArray[np.float32], np.int64]):
         reward, ttft, total, energy, e_modem, outage = (values[j] for j in (0, 4, 6, 7, 8, 11))
         info = dict(zip(INFO_KEYS, values + self._step_rows[t, col].tolist(), strict=False))
         info["los"] = info["los"] > 0.0
+        info["quality_level"] = float(self._level_packed[lane])
         for name, value in zip(WEIGHT_KEYS, self._weights, strict=True):
             info[name] = value
         invalid = split != k

@@ -7,15 +7,20 @@ carry a pool entry ``p`` (LOS state, large-scale SNR bin, fading realisation ``r
   arrived at the edge server, how many PUSCH slots that took, and whether they were lost;
 * :meth:`NrLink.downlink` ``(t, r)``: when a token id handed to the gNB at ``t`` is decoded at the device.
 
-Mode ``nr`` (the default; ``analog`` and ``uncoded`` are listed and rejected until implemented):
-digital with link adaptation. **Drawn** (once per pool entry, at world build): the fading of every
-coherence block and subband (:mod:`.fading`), the HARQ ACK/NACK of every (re)transmission (one uniform
-each), the DL HARQ outcomes. **Averaged**: nothing; BLER curves are AWGN curves evaluated at the EESM of
-the instantaneous per-subband SINRs, so fading enters once. The hidden state arrives **bit-exact or is
-lost**: a TB still in error after ``harq_max_tx`` transmissions is recovered by RLC AM (its bits are sent
-again in later TBs, so only delivered TBs count) [K: TS 38.322]; a message that cannot be delivered
-before the horizon is lost (outage). SNR acts through MCS, airtime, retransmissions, latency, energy and
-outage, never through corruption.
+Every mode carries the hidden state through :meth:`NrLink.uplink_hidden` (``elements`` real values
+ready at ``t``), which also returns the message's summed per-RE distortion for the quality model; token
+ids (split 0's prompt, every generated token's downlink) always travel over the NR link, whatever the mode
+[A: discrete symbols are never sent analog or uncoded]. ``analog`` (:mod:`.analog`) and ``uncoded``
+(:mod:`.uncoded`) replace the hidden state's uplink only; their docstrings say what they draw and average.
+
+Mode ``nr`` (the default): digital with link adaptation. **Drawn** (once per pool entry, at world build):
+the fading of every coherence block and subband (:mod:`.fading`), the HARQ ACK/NACK of every
+(re)transmission (one uniform each), the DL HARQ outcomes. **Averaged**: nothing; BLER curves are AWGN
+curves evaluated at the EESM of the instantaneous per-subband SINRs, so fading enters once. The hidden state
+arrives **bit-exact or is lost**: a TB still in error after ``harq_max_tx`` transmissions is recovered by
+RLC AM (its bits are sent again in later TBs, so only delivered TBs count) [K: TS 38.322]; a message that
+cannot be delivered before the horizon is lost (outage). SNR acts through MCS, airtime, retransmissions,
+latency, energy and outage, never through corruption.
 
 Per UL slot ``u`` of the horizon (TDD pattern, :mod:`splitgym.envs.channels.nr.tdd`) and pool entry ``p``:
 
@@ -73,7 +78,7 @@ from splitgym.envs.channels.nr.bler import bler_slope_per_db
 from splitgym.envs.split.config import SplitConfig
 from splitgym.envs.split.fading import FadingPool, block_slots, n_subbands
 
-__all__ = ["LinkModel", "NrLink", "Transfer", "build_link"]
+__all__ = ["HiddenTransfer", "LinkModel", "NrLink", "Transfer", "build_link"]
 
 F = NDArray[np.float64]
 I = NDArray[np.int64]  # noqa: E741
@@ -90,6 +95,15 @@ class Transfer:
     lost: NDArray[np.bool_]
 
 
+@dataclass
+class HiddenTransfer(Transfer):
+    """A hidden-state message: the transfer, plus the sum over its REs of the mode's per-RE distortion
+    (``distortion``, 0 for ``nr``) and the number of REs it occupied (``units``, 0 for ``nr``)."""
+
+    distortion: F
+    units: F
+
+
 class LinkModel(Protocol):
     """What the request timeline needs from a link mode."""
 
@@ -97,6 +111,8 @@ class LinkModel(Protocol):
     start_s: F  # absolute start time of a request, per fading realisation r
 
     def uplink(self, t_s: F, bits: F, p: I) -> Transfer: ...
+
+    def uplink_hidden(self, t_s: F, elements: float, p: I) -> HiddenTransfer: ...
 
     def downlink(self, t_s: F, r: I) -> Transfer: ...
 
@@ -344,6 +360,19 @@ class NrLink:
         bad = timeout
         return Transfer(np.where(bad, np.inf, done + self.config.backhaul_s), slots, bad)
 
+    def uplink_hidden(self, t_s: F, elements: float, p: I) -> HiddenTransfer:
+        """The hidden state of ``elements`` values sent at the configured activation precision with one
+        header: ``elements * b + header_bits`` bits over :meth:`uplink`; bit-exact, so no distortion."""
+        c = self.config
+        bits = np.broadcast_to(elements * c.activation_bits + c.header_bits, np.shape(t_s)).astype(float)
+        tr = self.uplink(t_s, bits, p)
+        zero = np.zeros(np.shape(t_s))
+        return HiddenTransfer(tr.done_s, tr.slots, tr.lost, zero, zero)
+
+    def equivalent_snr_db(self, mean_distortion: F) -> F:
+        """The SNR (dB) whose per-RE distortion equals ``mean_distortion`` (modes that distort only)."""
+        raise NotImplementedError("the nr link delivers bit-exact: it has no equivalent SNR")
+
     def downlink(self, t_s: F, r: I) -> Transfer:
         """A token id handed to the core at ``t_s`` (before backhaul) for realisations ``r``."""
         n0 = self._boundary(t_s + self.config.backhaul_s)
@@ -362,5 +391,9 @@ class NrLink:
 
 
 def build_link(config: SplitConfig, snr_bins_db: F, rng: np.random.Generator) -> NrLink:
-    """The link of ``config.link`` (only ``nr`` is implemented; the config rejects the others)."""
-    return NrLink(config, snr_bins_db, rng)
+    """The link of ``config.link`` (``nr``, ``analog`` or ``uncoded``; the config validated the name)."""
+    from splitgym.envs.split.analog import AnalogLink
+    from splitgym.envs.split.uncoded import UncodedLink
+
+    links: dict[str, type[NrLink]] = {"nr": NrLink, "analog": AnalogLink, "uncoded": UncodedLink}
+    return links[config.link](config, snr_bins_db, rng)

@@ -14,7 +14,10 @@ starting at the request's absolute start time ``t0`` (a random phase of the TDD 
                 received at DL(.) (the edge decodes back to back, the downlink streams)
     k = L       no radio: TTFT = T_dp(s, L), total = TTFT + sum_i T_dd(i)
 
-``UL``/``DL`` are the link's transfers (:mod:`.link`): scheduling (SR + grant or configured grant), TDD
+``UL`` of a hidden state is the link's :meth:`uplink_hidden` (``S d`` values after prefill, ``d`` per
+token), which also sums the mode's per-RE distortion over the request (``distortion``, ``units``: 0 for
+``nr``, whose state arrives bit-exact); token ids go by :meth:`uplink`. ``UL``/``DL`` are the link's
+transfers (:mod:`.link`): scheduling (SR + grant or configured grant), TDD
 waiting, link adaptation, HARQ, decoding and backhaul, all at the instants the data is ready, on the
 channel of those instants. A lost message (residual HARQ failure) or the horizon passing is an outage.
 **Drawn**: nothing here (all draws live in the link's traces). **Averaged**: nothing. Compute times are at
@@ -50,6 +53,8 @@ class Timeline:
     first_radio_s: F  # start of radio activity (s from the request start; = total when none)
     ok: NDArray[np.bool_]
     cqi: NDArray[np.int64]  # (lanes, H): the device's last CQI reports at the request's end
+    distortion: F  # per-RE distortion summed over the hidden state's REs (0: nr, or no hidden state sent)
+    units: F  # REs the hidden state occupied (0: nr, or none sent)
 
 
 def run_timeline(
@@ -69,25 +74,36 @@ def run_timeline(
     rx = np.zeros(n)
     first_radio = np.zeros(n)
     lost = np.zeros(n, dtype=bool)
+    dist = np.zeros(n)
+    units = np.zeros(n)
 
     mid = np.flatnonzero((k > 0) & (k < L))
     if mid.size:
         pm, rm, km, sm = p[mid], r[mid], k[mid], s[mid]
-        hid = float(d * c.activation_bits + c.header_bits)
         t = t0[mid] + comp.dev_prefill_s[sm, km]
         first_radio[mid] = t - t0[mid]
-        up = link.uplink(t, prompt[mid] * d * c.activation_bits + c.header_bits, pm)
-        down = link.downlink(up.done_s + comp.edge_prefill_s[sm, km], rm)
-        t, tx_m, rx_m, bad = down.done_s, up.slots, down.slots, up.lost | down.lost
+        m = mid.size
+        tx_m, dist_m, units_m = np.zeros(m), np.zeros(m), np.zeros(m)
+        bad = np.zeros(m, dtype=bool)
+        for sp in np.unique(sm):  # the prompt's hidden state: one message of S d values per prompt level
+            j = np.flatnonzero(sm == sp)
+            up = link.uplink_hidden(t[j], float(comp.prompts[sp]) * d, pm[j])
+            t[j], tx_m[j], bad[j], dist_m[j], units_m[j] = (up.done_s, up.slots, up.lost, up.distortion,
+                                                            up.units)  # fmt: skip
+        down = link.downlink(t + comp.edge_prefill_s[sm, km], rm)
+        t, rx_m, bad = down.done_s, down.slots, bad | down.lost
         ttft[mid] = t - t0[mid]
         for i in range(G - 1):
-            up = link.uplink(t + comp.dev_decode_s[sm, km, i], np.full(mid.size, hid), pm)
+            up = link.uplink_hidden(t + comp.dev_decode_s[sm, km, i], float(d), pm)
             down = link.downlink(up.done_s + comp.edge_decode_s[sm, km, i], rm)
             t = down.done_s
             tx_m = tx_m + up.slots
             rx_m = rx_m + down.slots
+            dist_m = dist_m + up.distortion
+            units_m = units_m + up.units
             bad = bad | up.lost | down.lost
         t_end[mid], tx[mid], rx[mid], lost[mid] = t - t0[mid], tx_m, rx_m, bad
+        dist[mid], units[mid] = dist_m, units_m
 
     edge = np.flatnonzero(k == 0)
     if edge.size:
@@ -118,4 +134,4 @@ def run_timeline(
     ttft = np.where(ok, ttft, cap)
     t_end = np.where(ok, t_end, cap)
     cqi = link.cqi_history(t0 + t_end, p, c.cqi_history)
-    return Timeline(ttft, t_end, tx, rx, first_radio, ok, cqi)
+    return Timeline(ttft, t_end, tx, rx, first_radio, ok, cqi, dist, units)

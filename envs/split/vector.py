@@ -23,12 +23,14 @@ from splitgym.envs.split.config import DEFAULT_SCENARIO, scenario_config
 from splitgym.envs.split.observation import initial_cqi, observe, tail_columns
 from splitgym.envs.split.world import world_for
 from splitgym.errors import ConfigError
+from splitgym.profiles.quality import QualityModel
 
 __all__ = ["INFO_KEYS", "FadingSplitV1VectorEnv"]
 
 INFO_KEYS = (
     "split", "invalid", "quality", "quality_score", "ttft_s", "tbt_s", "latency_s", "energy_j",
     "energy_norm", "load", "lateness", "outage", "r_quality", "r_latency", "r_energy", "r_load", "r_invalid",
+    "quality_level",
     "snr_db", "distance_m",
 )  # fmt: skip
 
@@ -39,7 +41,7 @@ class FadingSplitV1VectorEnv(VectorEnv[NDArray[np.float32], NDArray[np.int64], N
     metadata: dict[str, Any] = {"render_modes": [], "autoreset_mode": AutoresetMode.NEXT_STEP}  # noqa: RUF012
 
     def __init__(self, num_envs: int = 1, scenario: str = DEFAULT_SCENARIO, render_mode: str | None = None,
-                 **overrides: Any) -> None:  # fmt: skip
+                 quality_model: QualityModel | None = None, **overrides: Any) -> None:  # fmt: skip
         if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
             raise ConfigError(f"num_envs must be an integer >= 1, got {num_envs!r}")
         if render_mode is not None:
@@ -53,6 +55,8 @@ class FadingSplitV1VectorEnv(VectorEnv[NDArray[np.float32], NDArray[np.int64], N
             )
         self.scenario = scenario
         self.world = world_for(self.config)
+        if quality_model is not None:  # e.g. a reward surrogate (agents/model_based.py)
+            self.world = self.world.with_quality(quality_model)
         self.num_envs = num_envs
         self.render_mode = render_mode
         self.num_layers = self.world.num_layers

@@ -20,20 +20,24 @@ continuous state (loads, transmit power) and forms the reward::
     total     = total_0 + (a_d - 1) T_dev + (a_e - 1) T_edge;  TBT = (total - TTFT)/(G - 1)
     energy    E = E_soc + E_modem                           (:mod:`.energy`)
     lateness  = max over (TTFT, TBT, total) of clip((x - D_x)/D_x, 0, 1);  1 in outage
-    score     = quality score of the split, 0 in outage
+    score     = quality score of the split (nr), or of the split at the request's equivalent SNR (analog,
+                uncoded: tabulated per lane from the link's traces, :mod:`.payload`); 0 in outage
     load      = T_dev(k) / T_dev(L);  energy_n = clip(E / (2 E_dev-only), 0, 1)
     reward    r = w_q score - w_T lateness - w_E energy_n - w_load load - w_inv [invalid]
 
 **Drawn**: the pool (once per world), nothing at evaluation. **Averaged**: nothing. Fading enters only
-through the link traces (where each transmission reads its own block) and never through quality, so it is
-counted once. The single env, the vector env and the physics report all call :meth:`evaluate`.
+through the link traces (where each transmission reads its own block): in ``nr`` never through quality;
+in ``analog``/``uncoded`` through the equivalent SNR of the REs that carried the hidden state, read from
+an AWGN profile that averages noise only, so it is counted once. The single env, the vector env and the
+physics report all call :meth:`evaluate`.
 The single env's step uses :meth:`SplitWorld.evaluate_lane`, the same formulas for one (request, split) in
-Python floats over one row of the packed lane table (``(P S K, 14)``: one contiguous gather per request);
+Python floats over one row of the packed lane table (``(P S K, 15)``: one contiguous gather per request);
 the state components (:mod:`.state`) enter it as an added delay and energy and a device compute stretch.
 """
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -49,6 +53,7 @@ from splitgym.envs.split.link import NrLink, build_link
 from splitgym.envs.split.quality import QualityTable
 from splitgym.envs.split.timeline import run_timeline
 from splitgym.errors import ConfigError
+from splitgym.profiles.quality import QualityModel
 
 __all__ = ["TERMS", "Outcome", "SplitWorld", "world_for"]
 
@@ -94,6 +99,7 @@ class Outcome:
     r_load: F
     r_invalid: F
     cqi: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    quality_level: F = field(default_factory=lambda: np.zeros(0))  # the quality profile's level (axis)
 
 
 class SplitWorld:
@@ -162,7 +168,6 @@ class SplitWorld:
             e.prefill_w, e.decode_w, e.idle_w, e.slot_s, e.radio.rx_w, e.radio.pdcch_w, e.radio.cdrx_w,
             e.tail_j, c.w_quality, c.w_latency, c.w_energy, c.w_load,
         ))  # fmt: skip
-        self._quality_list: list[float] = self.quality.quality.tolist()
         self.uplink_rate_bps: list[float] = self._uplink_rates()
 
     def _uplink_rates(self) -> list[float]:
@@ -185,10 +190,11 @@ class SplitWorld:
 
     def _pack_lanes(self) -> None:
         """Every constant of a lane (pool entry, prompt level, runnable split: a request's splits adjacent)
-        in one ``(P S K, 14)`` table, so
+        in one ``(P S K, 15)`` table, so
         :meth:`evaluate` gathers once: nominal TTFT, total and first-radio times (s), PUSCH/PDSCH slots,
-        outcome, device prefill/total and edge prefill/total compute (s), load, quality score, ``1/(2 E_ref)``
-        and whether the radio is used."""
+        outcome, device prefill/total and edge prefill/total compute (s), load, quality score,
+        ``1/(2 E_ref)``, whether the radio is used and the quality (per lane: it depends on the channel
+        in analog/uncoded)."""
         L = self.num_layers
         P, K, S = self.link.n_pool, self.runnable.size, self.prompts.size
         pp, s, kk = (a.ravel() for a in np.meshgrid(np.arange(P), np.arange(S), self.runnable, indexing="ij"))
@@ -196,10 +202,11 @@ class SplitWorld:
         old = (pp * K + self.slot_of[kk]) * S + s  # the (P, K, S) order of the timeline tables
         f = {name: v[old] for name, v in self._flat.items()}
         self._cqi_packed = np.ascontiguousarray(self._cqi_flat[old])
+        self.level_packed = np.ascontiguousarray(f["t_level"])  # quality level of each packed lane
         self._lane_rows = self._lane = np.ascontiguousarray(np.stack(axis=1, arrays=[
             f["t_ttft"], f["t_total"], f["t_first"], f["t_tx"], f["t_rx"], f["t_ok"].astype(np.float64),
             self._dp[cell], self._dt[cell], self._ep[cell], self._et[cell], self._load[cell],
-            self.quality.score[kk], self._inv_2e_ref[s], (kk < L).astype(np.float64),
+            f["t_score"], self._inv_2e_ref[s], (kk < L).astype(np.float64), f["t_quality"],
         ]))  # fmt: skip
 
     def _build_tables(self) -> None:
@@ -215,11 +222,45 @@ class SplitWorld:
         self.t_first = tl.first_radio_s.reshape(shape)
         self.t_ok = tl.ok.reshape(shape)
         self.t_cqi = tl.cqi.reshape((*shape, c.cqi_history)).astype(np.int8)
+        # Quality per lane at its level: the configured precision (nr), or the equivalent SNR of the REs
+        # that carried the hidden state (analog, uncoded; nan where none did).
+        if self.quality.channel:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                mean = np.where(tl.units > 0, tl.distortion / np.where(tl.units > 0, tl.units, 1.0), np.nan)
+            level = np.where(np.isfinite(mean), link.equivalent_snr_db(np.nan_to_num(mean, nan=1.0)), np.nan)
+        else:
+            level = np.full(kk.shape, self.quality.clean_level)
+        self.t_level = level.reshape(shape)
+        self._kk = kk
+        q, sc = self.quality.at(kk, level)
+        self.t_quality, self.t_score = q.reshape(shape), sc.reshape(shape)
         self._flat = {
             name: getattr(self, name).ravel()
-            for name in ("t_ttft", "t_total", "t_tx", "t_rx", "t_first", "t_ok")
+            for name in (
+                "t_ttft",
+                "t_total",
+                "t_tx",
+                "t_rx",
+                "t_first",
+                "t_ok",
+                "t_quality",
+                "t_score",
+                "t_level",
+            )
         }
         self._cqi_flat = self.t_cqi.reshape(-1, c.cqi_history)
+
+    def with_quality(self, model: QualityModel) -> SplitWorld:
+        """This world with its quality from ``model`` (a surrogate of the profile: same axis and splits):
+        the lanes' quality and score recomputed at their stored levels, everything else shared."""
+        twin = copy.copy(self)
+        twin.quality = self.quality.with_model(model)
+        q, sc = twin.quality.at(self._kk, self.t_level.ravel())
+        shape = self.t_level.shape
+        twin.t_quality, twin.t_score = q.reshape(shape), sc.reshape(shape)
+        twin._flat = {**self._flat, "t_quality": q, "t_score": sc}  # t_level unchanged
+        twin._pack_lanes()
+        return twin
 
     # -- indices -------------------------------------------------------------------------------------
     def pool_index(self, los: NDArray[np.bool_], snr_db: F, r: I) -> I:
@@ -237,8 +278,21 @@ class SplitWorld:
         return executed, executed != requested
 
     # -- the one evaluation function -----------------------------------------------------------------
-    def evaluate(self, req: Request, split: I, invalid: NDArray[np.bool_] | None = None) -> Outcome:
-        """Evaluate requests ``req`` at executed splits ``split`` (broadcast; must be runnable)."""
+    def evaluate(
+        self,
+        req: Request,
+        split: I,
+        invalid: NDArray[np.bool_] | None = None,
+        *,
+        device_scale: F | None = None,
+        score: F | None = None,
+    ) -> Outcome:
+        """Evaluate requests ``req`` at executed splits ``split`` (broadcast; must be runnable).
+
+        ``device_scale`` (broadcast, > 0) multiplies the device's compute time at the split (a compressed
+        device side, :mod:`splitgym.envs.compressed`); it enters as the load stretch does,
+        ``a_d -> a_d * device_scale``. ``score`` (broadcast, in [0, 1]) replaces the split's quality score
+        (0 in outage still). Both ``None``: the split as the world tabulates it."""
         c = self.config
         K, S = self.runnable.size, self.prompts.size
         split = np.asarray(split, dtype=np.int64)
@@ -246,9 +300,11 @@ class SplitWorld:
         p = self.pool_index(req.los, req.snr_db, req.fading_r)
         idx = np.asarray((p * S + level) * K + self.slot_of.take(split))  # packed order (P, S, K)
         lane = np.moveaxis(self._lane.take(idx, axis=0), -1, 0)  # one gather of contiguous rows
-        ttft0, total0, first0, tx, rx, okf, dp0, dt0, ep0, et0, load, score0, inv2e, used = lane
+        ttft0, total0, first0, tx, rx, okf, dp0, dt0, ep0, et0, load, score0, inv2e, used, quality = lane
         ok = okf > 0.0
         x_d = 1.0 / (1.0 - np.asarray(req.device_load)) - 1.0  # a_d - 1
+        if device_scale is not None:
+            x_d = (1.0 + x_d) * np.asarray(device_scale, dtype=np.float64) - 1.0
         x_e = 1.0 / (1.0 - np.asarray(req.edge_load)) - 1.0  # a_e - 1
         dx = dp0 * x_d  # extra device prefill time (s)
         dp, dt = dp0 + dx, dt0 * (1.0 + x_d)
@@ -266,8 +322,7 @@ class SplitWorld:
         e_modem = self.energy.modem_j(total, first, tx, rx, np.asarray(req.tx_power_dbm), used > 0.0)
         energy = e_soc + e_modem
         energy_norm = np.minimum(energy * inv2e, 1.0)
-        quality = self.quality.quality.take(split)  # (only broadcast below)
-        score = np.where(ok, score0, 0.0)
+        score = np.where(ok, score0 if score is None else np.asarray(score, dtype=np.float64), 0.0)
         r_quality = c.w_quality * score
         r_latency = -c.w_latency * lateness
         r_energy = -c.w_energy * energy_norm
@@ -279,6 +334,7 @@ class SplitWorld:
             tbt_s=tbt, latency_s=total, energy_j=energy, energy_modem_j=e_modem, energy_norm=energy_norm,
             load=load, lateness=lateness, outage=~ok, tx_slots=tx, r_quality=r_quality, r_latency=r_latency,
             r_energy=r_energy, r_load=r_load, r_invalid=r_invalid, cqi=self._cqi_packed.take(idx, axis=0),
+            quality_level=self.level_packed.take(idx),
         )  # fmt: skip
 
     # -- the same evaluation for one request at one split, in Python scalars (single-env fast path) --------
@@ -297,6 +353,7 @@ class SplitWorld:
         tx_w: float,
         extra_s: float = 0.0,
         extra_j: float = 0.0,
+        score: float | None = None,
     ) -> list[float]:
         """:meth:`evaluate` of one request (packed lane ``lane`` = :meth:`lane_base` + slot of ``split``) in
         Python floats, in the order of ``PER_SPLIT_KEYS`` of :mod:`.env`: reward, r_invalid (0), quality,
@@ -306,10 +363,11 @@ class SplitWorld:
         total before the deadlines apply (queue wait, RRC promotion delay: the state components; the
         device's own compute and radio timeline, hence its SoC and modem energy, are unchanged by it [A])
         and ``extra_j`` (J) to the modem energy (promotion, KV migration). With both 0 this equals
-        :meth:`evaluate` to rounding (tested)."""
-        ttft0, total0, first0, tx, rx, okf, dp0, dt0, ep0, et0, load, score0, inv2e, used = self._lane_rows[
-            lane
-        ].tolist()
+        :meth:`evaluate` to rounding (tested). ``score`` replaces the split's quality score as in
+        :meth:`evaluate`; a compressed device side enters through ``x_d`` (``(1 + x_d) * scale - 1``)."""
+        ttft0, total0, first0, tx, rx, okf, dp0, dt0, ep0, et0, load, score0, inv2e, used, quality = (
+            self._lane_rows[lane].tolist()
+        )
         (inv_ttft, inv_tbt, inv_total, inv_g, cap, prefill_w, decode_w, idle_w, slot_s, rx_w, pdcch_w, cdrx_w,
          tail_j, w_quality, w_latency, w_energy, w_load) = self._scalars  # fmt: skip
         dx = dp0 * x_d
@@ -327,7 +385,7 @@ class SplitWorld:
             x = total * inv_total - 1.0
             late = x if x > late else late
             lateness = 0.0 if late < 0.0 else (1.0 if late > 1.0 else late)
-            score = score0
+            score = score0 if score is None else score
         else:
             ttft = total = own = cap
             tbt = 0.0
@@ -353,7 +411,6 @@ class SplitWorld:
         r_load = -w_load * load
         reward = r_q + r_l + r_e + r_load + 0.0
         outage = 0.0 if okf > 0.0 else 1.0
-        quality = self._quality_list[split]
         head = [reward, 0.0, quality, score, ttft, tbt, total, energy, e_modem, load, lateness, outage]
         return [*head, r_q, r_l, r_e, r_load]
 
@@ -370,9 +427,18 @@ class SplitWorld:
             f"{self.comp.device_profile}; {c.edge_precision} on {c.edge}: {self.comp.edge_profile}); link "
             f"{c.link} ({c.tdd_pattern}, {c.mcs_table}, {self.link.n_prb} PRB, {c.grant} grant, "
             f"{self.link.subbands} subbands, {self.link.fading.slots_per_block}-slot fading blocks); "
-            f"hidden state sent as {c.activation}; quality {self.quality.source}; memory budget "
+            f"{_sent(c)}; quality {self.quality.source}; memory budget "
             f"{self.memory_budget_bytes / 2**30:.2f} GiB ({self.memory_source})"
         )
+
+
+def _sent(c: SplitConfig) -> str:
+    if c.link == "analog":
+        return f"hidden state sent analog (LMMSE, {c.analog_pilots} pilot REs per estimate)"
+    if c.link == "uncoded":
+        mod, act = c.uncoded_modulation, c.activation
+        return f"hidden state sent as uncoded {mod} {act} in {c.packet_bits}-bit packets"
+    return f"hidden state sent as {c.activation}"
 
 
 @lru_cache(maxsize=16)

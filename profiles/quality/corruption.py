@@ -19,6 +19,19 @@ state the edge receives. ``level`` is on the operator's :attr:`~ChannelOperator.
   (``s = max|y| / (2^(b-1) - 1)``, ``q = clamp(round(y / s))``, sent beside it in fp16) and the edge
   dequantises ``q s``. Deterministic (no draws): it is the loss of a digital link that delivers the bits
   exactly, so it depends on the precision only, never on the SNR.
+* :class:`Analog` (``"snr_db"``, the instantaneous per-RE SNR of one coherence block): uncoded analog
+  transmission of the activations (the semantic-communication setting). Two real values per complex
+  channel use, ``x = (y_2i + j y_2i+1) / sqrt(2 mean(y^2))`` (unit power per token; the scale goes beside
+  it digitally), ``z = x + n`` with ``n ~ CN(0, 1/SNR)`` (the block's gain is absorbed into the SNR: a
+  rotation and scaling of the channel, exact for circular noise), a pilot-based estimate
+  ``h_hat = 1 + e``, ``e ~ CN(0, 1/(SNR N_p))`` (least squares over ``N_p`` pilot REs, one per token) and
+  LMMSE equalisation ``x_hat = conj(h_hat) z / (|h_hat|^2 + 1/SNR)``. No fading is drawn here: the
+  environment draws it once per coherence block and reads this profile at the block's SNR.
+* :class:`UncodedPacket` (``"snr_db"``): fixed-modulation digital without coding. The hidden state is
+  sent in ``dtype`` as a stream of packets of ``packet_bits`` (``header_bits`` of them header); every bit
+  is flipped with the modulation's AWGN BER, and a packet whose header is hit (probability
+  ``1 - (1 - BER)^header_bits``) is lost: its contiguous elements are erased (zero). Delivered elements are
+  sanitised as :class:`BitFlip` does.
 """
 
 from __future__ import annotations
@@ -33,10 +46,12 @@ from splitgym.errors import ConfigError, suggest
 __all__ = [
     "OPERATORS",
     "ActivationQuant",
+    "Analog",
     "BitFlip",
     "ChannelOperator",
     "Erasure",
     "Fading",
+    "UncodedPacket",
     "add_awgn",
     "make_operator",
 ]
@@ -202,17 +217,108 @@ class ActivationQuant(ChannelOperator):
         return torch.round(y / scale).clamp(-top, top) * scale
 
 
+class Analog(ChannelOperator):
+    """Analog transmission, pilot-based estimate and LMMSE equalisation at ``level`` dB per-RE SNR."""
+
+    level_name = "snr_db"
+
+    def __init__(self, pilots: int = 30) -> None:
+        if isinstance(pilots, bool) or not isinstance(pilots, int) or pilots < 1:
+            raise ConfigError(f"pilots must be an integer >= 1 (pilot REs per estimate), got {pilots!r}")
+        self.pilots = pilots
+
+    def apply(self, y: Any, level: float, gen: Any, clamp: float | None = None) -> Any:
+        import torch
+
+        snr = float(db_to_linear(_check_level("snr_db", level, -60.0, 100.0)))
+        h = y.shape[-1]
+        x = torch.nn.functional.pad(y, (0, h % 2)) if h % 2 else y
+        scale = (2.0 * x.pow(2).mean(dim=-1, keepdim=True)).sqrt().clamp_min(1e-12)
+        xr, xi = x[..., 0::2] / scale, x[..., 1::2] / scale
+        sd = math.sqrt(0.5 / snr)
+        zr = xr + torch.randn(xr.shape, generator=gen, dtype=y.dtype) * sd
+        zi = xi + torch.randn(xi.shape, generator=gen, dtype=y.dtype) * sd
+        se = math.sqrt(0.5 / (snr * self.pilots))
+        est = (*y.shape[:-1], 1)
+        hr = 1.0 + torch.randn(est, generator=gen, dtype=y.dtype) * se
+        hi = torch.randn(est, generator=gen, dtype=y.dtype) * se
+        den = hr * hr + hi * hi + 1.0 / snr
+        out = torch.empty_like(x)
+        out[..., 0::2] = (hr * zr + hi * zi) / den * scale
+        out[..., 1::2] = (hr * zi - hi * zr) / den * scale
+        return out[..., :h]
+
+
+class UncodedPacket(ChannelOperator):
+    """Uncoded ``modulation`` bits in packets: bit flips at the AWGN BER, a packet lost with its header."""
+
+    level_name = "snr_db"
+    DTYPES = ("fp16", "int8")
+
+    def __init__(
+        self,
+        dtype: str = "fp16",
+        modulation: str = "qpsk",
+        packet_bits: int = 12000,
+        header_bits: int = 320,
+        margin: float = 1.0,
+    ) -> None:
+        if dtype not in self.DTYPES:
+            raise ConfigError(
+                f"dtype must be one of {list(self.DTYPES)}, got {dtype!r}{suggest(dtype, self.DTYPES)}"
+            )
+        width = 16 if dtype == "fp16" else 8
+        for name, v in (("packet_bits", packet_bits), ("header_bits", header_bits)):
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                raise ConfigError(f"{name} must be an integer >= 0, got {v!r}")
+        if packet_bits - header_bits < width:
+            raise ConfigError(
+                f"packet_bits must leave room for one {dtype} element after header_bits={header_bits}, "
+                f"got {packet_bits}"
+            )
+        self.flips = BitFlip(dtype, modulation, margin)
+        self.dtype, self.modulation, self.margin = dtype, modulation, float(margin)
+        self.packet_bits, self.header_bits = packet_bits, header_bits
+        self.packet_elements = (packet_bits - header_bits) // width
+
+    def describe(self) -> dict[str, Any]:
+        d = super().describe()
+        d.pop("flips", None)
+        return d
+
+    def loss_probability(self, snr_db: float) -> float:
+        """``1 - (1 - BER)^header_bits``: the probability that a packet's header is hit."""
+        return float(-math.expm1(self.header_bits * math.log1p(-min(self.flips.ber(snr_db), 0.5))))
+
+    def apply(self, y: Any, level: float, gen: Any, clamp: float | None = None) -> Any:
+        import torch
+
+        out = self.flips.apply(y, level, gen, clamp)
+        p = self.loss_probability(level)
+        if p <= 0.0:
+            return out
+        lead = out.shape[0] if out.dim() > 2 else 1
+        flat = out.reshape(lead, -1)  # one stream per sequence: tokens one after another
+        n = flat.shape[1]
+        n_packets = -(-n // self.packet_elements)
+        lost = torch.rand((lead, n_packets), generator=gen) < p
+        keep = (~lost).repeat_interleave(self.packet_elements, dim=1)[:, :n]
+        return (flat * keep.to(flat.dtype)).reshape(out.shape)
+
+
 OPERATORS: dict[str, type[ChannelOperator]] = {
     "erasure": Erasure,
     "fading": Fading,
     "bitflip": BitFlip,
     "activation": ActivationQuant,
+    "analog": Analog,
+    "uncoded": UncodedPacket,
 }
 
 
 def make_operator(spec: str | ChannelOperator, **params: Any) -> ChannelOperator:
-    """An operator from its name (``erasure``, ``fading``, ``bitflip``, ``activation``) and parameters, or
-    as given."""
+    """An operator from its name (``erasure``, ``fading``, ``bitflip``, ``activation``, ``analog``,
+    ``uncoded``) and parameters, or as given."""
     if isinstance(spec, ChannelOperator):
         return spec
     if spec not in OPERATORS:

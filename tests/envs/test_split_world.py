@@ -255,9 +255,83 @@ def test_bad_input_is_a_clear_error(field: str, value: Any, needle: str) -> None
         scenario_config("Reference", **{field: value})
 
 
-def test_unimplemented_link_modes_are_named() -> None:
-    with pytest.raises(ConfigError, match="not implemented"):
-        scenario_config("Reference", link="analog")
+@pytest.mark.parametrize(
+    ("override", "needle"),
+    [
+        ({"link": "analog", "activation": "int8"}, "does not apply to link='analog'"),
+        ({"link": "uncoded", "activation": "int4"}, "'fp16' or 'int8'"),
+        ({"link": "uncoded", "uncoded_modulation": "8psk"}, "qpsk"),
+        ({"link": "uncoded", "packet_bits": 330}, "packet_bits"),
+        ({"analog_pilots": 0}, "analog_pilots"),
+    ],
+)
+def test_bad_link_mode_input_names_the_parameter(override: dict[str, Any], needle: str) -> None:
+    with pytest.raises(ConfigError, match=needle):
+        scenario_config("Reference", **override)
+
+
+def test_a_profile_measured_with_other_operator_parameters_is_refused() -> None:
+    with pytest.raises(ConfigError, match="measured with"):
+        small(link="analog", analog_pilots=10)
+    with pytest.raises(ConfigError, match="activation_bits"):
+        small(link="analog", quality_profile="accuracy/reference_activation")
+
+
+# -- fading counted once (analog and uncoded links) -----------------------------------------------------
+def _lane_quality(w: SplitWorld, snr_db: float, k: int, los: bool = False) -> np.ndarray:
+    """Quality of split ``k`` at every fading realisation of the SNR bin nearest ``snr_db``."""
+    R = w.config.pool_size
+    out = [w.evaluate(request(w, snr_db, r=r, los=los), np.array([k])) for r in range(R)]
+    assert not any(o.outage[0] for o in out)
+    return np.array([o.quality[0] for o in out])
+
+
+@pytest.mark.parametrize("mode", ["analog", "uncoded"])
+def test_payload_fading_off_reads_the_awgn_profile_at_s(mode: str) -> None:
+    w = small(link=mode, fading=False, snr_bin_db=1.0)
+    model = w.quality.model
+    for s, k in ((2.0, 3), (8.0, 6), (14.0, 9)):
+        q = _lane_quality(w, s, k)
+        assert np.allclose(q, float(model.quality_batch(k, s)), atol=1e-9)
+    # Quality falls with the SNR (the channel now acts on quality, not only on airtime).
+    assert _lane_quality(w, 0.0, 6)[0] < _lane_quality(w, 20.0, 6)[0]
+
+
+@pytest.mark.parametrize(("mode", "s"), [("analog", 6.0), ("uncoded", 12.0)])
+def test_payload_fading_on_matches_a_separate_fading_average(mode: str, s: float) -> None:
+    # One coherence block for the whole request (speed 0) and one subband: every RE of a request sees the
+    # same gain g ~ Exp(1) (NLOS Rayleigh), so the mean over the pool must be E_g[Q(k, s + 10 log10 g)].
+    w = small(link=mode, fading=True, speed_kmh=0.0, delay_spread_s=0.0, pool_size=160)
+    k = 6
+    q = _lane_quality(w, s, k)
+    model = w.quality.model
+    g = np.random.default_rng(3).exponential(1.0, 400_000)
+    ref = float(model.quality_batch(np.full(g.size, k), s + 10 * np.log10(g)).mean())
+    se = float(q.std(ddof=1)) / math.sqrt(q.size)
+    assert abs(q.mean() - ref) < 4 * se + 1e-3, (q.mean(), ref, se)
+    twice = float(model.quality_batch(np.full(g.size, k), s + 20 * np.log10(g)).mean())
+    none = float(model.quality_batch(k, s))
+    assert abs(ref - twice) > 4 * se or abs(ref - none) > 4 * se
+
+
+@pytest.mark.parametrize("mode", ["analog", "uncoded"])
+def test_payload_airtime_is_the_hand_computed_slot_count(mode: str) -> None:
+    w = small(link=mode, fading=False)
+    c, link = w.config, w.link
+    d, G, k = w.comp.arch.hidden, c.new_tokens, 6
+    re_slot = link.n_prb * 156
+
+    def n_re(elements: int) -> int:
+        if mode == "analog":
+            return math.ceil(elements / 2)
+        per = (c.packet_bits - c.header_bits) // 16
+        return math.ceil((elements * 16 + math.ceil(elements / per) * c.header_bits) / 2)  # QPSK
+
+    S = int(w.prompts[0])
+    want = math.ceil(n_re(S * d) / re_slot) + (G - 1) * math.ceil(n_re(d) / re_slot)
+    out = w.evaluate(request(w, 20.0), np.array([k]))
+    assert not out.outage[0]
+    assert out.tx_slots[0] == want
 
 
 def test_extreme_allowed_values_do_not_overflow() -> None:
