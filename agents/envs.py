@@ -1,6 +1,6 @@
 """Building environments by ID for every agent: the ID checked first, so a typo lists the valid IDs.
 
-IDs are Gymnasium IDs (``splitgym/FadingSplit-v0``). The ``module:ID`` form is accepted only for
+IDs are Gymnasium IDs (``splitgym/FadingSplit-v1``). The ``module:ID`` form is accepted only for
 splitgym's own IDs (``splitgym:splitgym/...``, which Gymnasium resolves by importing splitgym); no other
 module named in a configuration, suite or run file is ever imported.
 """

@@ -546,7 +546,8 @@ class ActiveModelBasedAgent(_ModelBasedAgent):
         lo, hi = self.level_range
         visited = np.asarray(rows, dtype=np.float64).reshape(-1, 2)
         visited[:, 0] = np.clip(visited[:, 0], lo, hi)
-        return visited
+        # Only splits whose quality the model answers for (v1: no hidden state crosses at 0 and L).
+        return visited[np.isin(visited[:, 1], self.splits)]
 
     def _domain(self) -> NDArray[np.float64]:
         lo, hi = self.level_range

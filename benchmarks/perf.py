@@ -20,7 +20,11 @@
 * **vector env**: environment steps per second of the natively batched vector env at ``num_envs``
   environments against ``SyncVectorEnv`` over single environments of the same ID (the Python loop it
   replaces). ``ratio = native / sync`` steps per second; the native figure is also compared with the
-  absolute target of 10^6 steps/s at 4096 environments.
+  absolute target of 2x10^6 steps/s at 4096 environments (issue 12).
+* **Session** (``splitgym/FadingSplit-Session-v1``, every state component on): the same env step ratio
+  against CartPole-v1 (target at most 1) and native vector env throughput at 4096 environments (target
+  2x10^6 env steps/s), measured beside the stateless rows when ``env_id`` is the default v1 ID (issue 13;
+  not with ``--quick``).
 
 Timings come from ``time.perf_counter``; the machine (CPU, cores, versions) is recorded with them.
 """
@@ -31,7 +35,7 @@ import os
 import platform
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -46,13 +50,15 @@ __all__ = [
     "perf_report",
     "ppo_vector_ratio",
     "run_perf",
+    "session_perf",
     "v1_perf",
     "vector_ratio",
 ]
 
-DEFAULT_ENV = "splitgym/FadingSplit-v0"
 V1_ENV = "splitgym/FadingSplit-v1"
+DEFAULT_ENV = V1_ENV
 V1_VECTOR_TARGET = 2e6  # env steps/s at 4096 envs (issue 12)
+SESSION_ENV = "splitgym/FadingSplit-Session-v1"  # every state component on (issue 13), same targets
 REFERENCE_ENV = "CartPole-v1"
 
 
@@ -295,30 +301,38 @@ def ppo_vector_ratio(
 
 
 def run_perf(env_id: str = DEFAULT_ENV, quick: bool = False) -> tuple[list[PerfResult], dict[str, Any]]:
-    """Every ratio above (``quick``: fewer steps and no live model, for tests) and the machine."""
-    scale = 10 if quick else 1
-    results = [env_step_ratio(env_id, steps=50_000 // scale, rounds=7 if not quick else 3)]
-    results += vector_ratio(env_id, steps=200 // scale, rounds=5 if not quick else 2)
+    """Every ratio above on ``env_id`` (``quick``: fewer steps and no live model, for tests) and the
+    machine: :func:`v1_perf` (single step, native vector env), PPO throughput, PPO on the native vector env
+    (when ``env_id`` has one) and the surrogate."""
+    results = v1_perf(quick, env_id)
+    if env_id == V1_ENV and not quick:
+        results += session_perf(quick)
     results.append(ppo_throughput_ratio(env_id, steps=4096 // (4 if quick else 1)))
     if gym.spec(env_id).vector_entry_point is not None:
         q = 4 if quick else 1
         results.append(ppo_vector_ratio(env_id, vector_steps=32_768 // q, single_steps=8_192 // q))
-    if env_id != V1_ENV:  # the v1 world side by side (issue 12 targets)
-        results += v1_perf(quick)
     if not quick:
         results.append(surrogate_ratio())
     return results, machine()
 
 
-def v1_perf(quick: bool = False) -> list[PerfResult]:
-    """The v1 split world: single step against CartPole-v1 (target ratio <= 1) and the native vector env at
-    4096 envs (target >= 2e6 env steps/s)."""
+def v1_perf(quick: bool = False, env_id: str = V1_ENV) -> list[PerfResult]:
+    """A v1 split world (default ``splitgym/FadingSplit-v1``): single step against CartPole-v1 (target
+    ratio <= 1) and the native vector env at 4096 envs against ``SyncVectorEnv`` at 16 (target >= 2e6 env
+    steps/s, issue 12)."""
     scale = 10 if quick else 1
-    results = [env_step_ratio(V1_ENV, steps=50_000 // scale, rounds=7 if not quick else 3)]
-    results += vector_ratio(
-        V1_ENV, steps=200 // scale, rounds=5 if not quick else 2, sync_envs=16, target=V1_VECTOR_TARGET
-    )
+    results = [env_step_ratio(env_id, steps=50_000 // scale, rounds=7 if not quick else 3)]
+    if gym.spec(env_id).vector_entry_point is not None:
+        results += vector_ratio(
+            env_id, steps=200 // scale, rounds=5 if not quick else 2, sync_envs=16, target=V1_VECTOR_TARGET
+        )
     return results
+
+
+def session_perf(quick: bool = False) -> list[PerfResult]:
+    """The Session scenario (every state mechanism on): :func:`v1_perf`'s two measures and targets on
+    ``SESSION_ENV``, named ``env step (Session)`` and ``vector env (Session)``."""
+    return [replace(r, name=f"{r.name} (Session)") for r in v1_perf(quick, SESSION_ENV)]
 
 
 def as_records(results: list[PerfResult]) -> list[dict[str, Any]]:

@@ -5,7 +5,7 @@ A suite file (shipped ones in ``benchmarks/suites/``; ``splitgym benchmark suite
     name: quick                      # folder name of the results: <out>/<name>/
     description: one line            # optional
     envs:
-      - id: splitgym/FadingSplit-v0
+      - id: splitgym/FadingSplit-v1
         kwargs: {max_steps: 100}     # optional gym.make overrides
         name: Fading                 # optional label (default: the ID without "splitgym/"); unique
     agents:

@@ -16,7 +16,16 @@ from numpy.typing import ArrayLike, NDArray
 from splitgym.envs.channels._validate import check_array, check_int, check_scalar
 from splitgym.errors import ConfigError, InvalidActionError, suggest
 
-__all__ = ["InvalidAction", "array", "choice", "discrete_action", "integer", "integer_array", "scalar"]
+__all__ = [
+    "InvalidAction",
+    "array",
+    "choice",
+    "discrete_action",
+    "discrete_actions",
+    "integer",
+    "integer_array",
+    "scalar",
+]
 
 
 array = check_array  # a float64 array (finite unless allow_inf) within the bounds
@@ -76,3 +85,18 @@ def discrete_action(action: object, n: int, name: str = "action") -> int:
     if not 0 <= value < n:
         raise InvalidAction(f"{name} must be an integer in 0..{n - 1}, got {value}")
     return value
+
+
+def discrete_actions(actions: object, n: int, num_envs: int, name: str = "actions") -> NDArray[np.int64]:
+    """``actions`` of a batched env as an ``int64`` array of shape ``(num_envs,)`` with values in
+    ``0..n-1``; an :class:`InvalidAction` for another shape (no reshaping), a non-integer dtype (no
+    casting of floats or bools) or a value out of range."""
+    arr = np.asarray(actions)
+    if arr.shape != (num_envs,) or arr.dtype.kind not in "iu":
+        raise InvalidAction(
+            f"{name} must be an integer array of shape ({num_envs},) with values in 0..{n - 1}, got "
+            f"shape {arr.shape} of dtype {arr.dtype}"
+        )
+    if num_envs and (arr.min() < 0 or arr.max() >= n):
+        raise InvalidAction(f"{name} must hold values in 0..{n - 1}, got {arr.min()}..{arr.max()}")
+    return arr.astype(np.int64, copy=False)

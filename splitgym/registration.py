@@ -37,16 +37,6 @@ class EnvEntry:
     vector_entry_point: str | None = None
 
 
-_FADING = "splitgym.envs.fading.env:FadingSplitEnv"
-_FADING_VEC = "splitgym.envs.fading.vector:FadingSplitVectorEnv"
-_SCENARIOS = {
-    "Pedestrian": "reference LLM, phone + A100 edge, 3 km/h UMi street canyon, fading operator",
-    "Vehicular": "reference LLM, phone + A100 edge, 50 km/h UMi street canyon up to 400 m, fading operator",
-    "BitFlip": "reference LLM, float16 hidden states sent as uncoded QPSK bits (bit flips), 3 km/h",
-    "Llama7B": "Llama-2-7B, Jetson Orin Nano Super + A100 edge, paper table via packet erasure, 3 km/h",
-}
-
-
 _SPLIT_V1 = "splitgym.envs.split.env:FadingSplitV1Env"
 _SPLIT_V1_VEC = "splitgym.envs.split.vector:FadingSplitV1VectorEnv"
 
@@ -58,12 +48,14 @@ V1_SCENARIOS = {
     "TinyLlama": "TinyLlama-1.1B int4 on a phone + A100 edge, NR TDD link, 3 km/h (proxy quality)",
     "Llama7B": "Llama-2-7B int4 on a Jetson Orin Nano Super + A100 edge, NR TDD link, prompts to 512 (proxy)",
     "Reference": "the reference LLM (measured quality) on a phone + A100 edge, NR TDD link, 3 km/h",
+    "Analog": "Reference with the hidden state sent analog (LMMSE, pilot estimates): SNR acts on quality",
+    "Uncoded": "Reference with the hidden state sent as uncoded QPSK packets (bit flips, lost packets)",
     "Session": "Pedestrian with every state component: arrivals + queue, heat, battery, RRC, KV cache",
     "Stateless": "Pedestrian without sequential state: each request independent of the actions before it",
 }
 # v1 scenarios with sequential state: the native vector env does not batch the state components yet, so
 # gym.make_vec falls back to the synchronous vector env for them.
-_V1_STATEFUL = ("Session",)
+_V1_STATEFUL = ()
 
 
 def _v1_entries() -> tuple[EnvEntry, ...]:
@@ -105,24 +97,10 @@ ENVS: tuple[EnvEntry, ...] = (
         "Chen et al. env A: absolute split choice, reward from the perplexity change since the start",
     ),
     EnvEntry(
-        "splitgym/FadingSplit-v0",
-        _FADING,
-        "split",
-        "fading channel, measured device/edge timings, accuracy vs load (the Pedestrian scenario)",
-        {"scenario": "Pedestrian"},
-        _FADING_VEC,
-    ),
-    *(
-        EnvEntry(
-            f"splitgym/FadingSplit-{name}-v0", _FADING, "split", summary, {"scenario": name}, _FADING_VEC
-        )
-        for name, summary in _SCENARIOS.items()
-    ),
-    EnvEntry(
-        "splitgym/CompressedSplit-v0",
+        "splitgym/CompressedSplit-v1",
         "splitgym.envs.compressed.env:CompressedSplitEnv",
         "compressed",
-        "Edge-LLM: split, LUC compression budget and answer mode (edge, device exit, vote), fading channel",
+        "Edge-LLM: split, LUC budget and answer mode (edge, device exit, vote) on the v1 Reference world",
     ),
     *_v1_entries(),
 )

@@ -1,13 +1,13 @@
 """RLlib: every splitgym environment ID in Ray's registry, so fresh env-runner processes know them.
 
 Gymnasium's registry lives in each process: an RLlib env runner (a new Ray worker process) has never
-imported splitgym, so ``config.environment("splitgym/FadingSplit-v0")`` fails there with
+imported splitgym, so ``config.environment("splitgym/FadingSplit-v1")`` fails there with
 ``NamespaceNotFound``. :func:`register_with_ray` registers every ID with Ray Tune's registry
 (``ray.tune.registry.register_env``), which Ray ships to every worker; each ID's creator
 (:func:`make_env`, bound to the ID) imports splitgym in the worker before ``gym.make``. The
-``splitgym:`` module prefix (``gym.make("splitgym:splitgym/FadingSplit-v0")``) works as well, without Ray.
+``splitgym:`` module prefix (``gym.make("splitgym:splitgym/FadingSplit-v1")``) works as well, without Ray.
 
-Recipe: RLlib PPO on ``splitgym/FadingSplit-v0`` with two env runners.
+Recipe: RLlib PPO on ``splitgym/FadingSplit-v1`` with two env runners.
 
 Install RLlib **in its own environment**: ``pip install "ray[rllib]"`` may replace Gymnasium 1.x with the
 older version RLlib pins (Gymnasium 1.4 became 1.2, as reported in issue 16), which other parts of splitgym's
@@ -27,7 +27,7 @@ then::
     register_with_ray()  # every splitgym ID, in this process and (through Ray) in every worker
     config = (
         PPOConfig()
-        .environment("splitgym/FadingSplit-v0", env_config={"scenario": "Vehicular"})  # gym.make kwargs
+        .environment("splitgym/FadingSplit-v1", env_config={"scenario": "Vehicular"})  # gym.make kwargs
         .env_runners(num_env_runners=2)
         .training(train_batch_size_per_learner=800, minibatch_size=200, num_epochs=2)
     )

@@ -10,7 +10,7 @@
   deficiencies [S: Okabe & Ito, "Color Universal Design", 2008, https://jfly.uni-koeln.de/color/], less
   its yellow (#F0E442, too faint for lines on white [A]) and with a mid grey in its place.
 * **Words**: :func:`method_label` and :func:`env_title` turn internal IDs (``maskable_ppo``,
-  ``splitgym/FadingSplit-Pedestrian-v0``) into words; :func:`check_figure` rejects a figure whose title
+  ``splitgym/FadingSplit-Pedestrian-v1``) into words; :func:`check_figure` rejects a figure whose title
   holds an internal ID, whose axis lacks a unit ``(...)`` or whose legend covers the data, and
   :func:`save_figure` runs it before it writes a PNG (atomically).
 
@@ -98,7 +98,7 @@ _ENV_WORDS = {
     "PaperSplitDirect": "Paper environment A",
     "CompressedSplit": "Compressed split",
 }
-_SCENARIO_WORDS = {"BitFlip": "bit flips", "Llama7B": "Llama-2-7B", "TinyLlama": "TinyLlama"}
+_SCENARIO_WORDS = {"Llama7B": "Llama-2-7B", "TinyLlama": "TinyLlama", "Reference": "reference LLM"}
 _ID_PATTERNS = (
     re.compile(r"\b[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*-v\d+\b"),  # an environment ID
     re.compile(r"\b[a-z0-9]+_[a-z0-9_]+\b"),  # a snake_case name
@@ -177,8 +177,8 @@ def method_label(name: str) -> str:
 
 
 def env_title(name: str) -> str:
-    """An environment's name in words: ``splitgym/FadingSplit-Pedestrian-v0`` -> ``Fading channel,
-    Pedestrian scenario (version 0)``; a suite label such as ``PaperSplit-normalized`` keeps its
+    """An environment's name in words: ``splitgym/FadingSplit-Pedestrian-v1`` -> ``Fading channel,
+    Pedestrian scenario (version 1)``; a suite label such as ``PaperSplit-normalized`` keeps its
     suffix as words."""
     base = name.split("/")[-1]
     version = re.search(r"-v(\d+)$", base)

@@ -35,6 +35,7 @@ Autoreset follows the vector env's ``autoreset_mode`` (``metadata["autoreset_mod
 from __future__ import annotations
 
 import inspect
+import math
 import time
 import warnings
 from collections.abc import Mapping, Sequence
@@ -322,8 +323,8 @@ class SB3EpisodeMonitor(VecMonitor):
                 "l": int(self.lengths[i]),
                 "t": round(time.time() - self.t_start, 6),
             }
-            for key in self.info_keywords:
-                episode[key] = info[key]
+            for key in self.info_keywords:  # a key the batched env does not report is recorded as nan
+                episode[key] = info.get(key, math.nan)
             info["episode"] = episode
             writer = self.writers[i]
             if writer is not None:

@@ -7,11 +7,12 @@ agent's observation, learning from the reward the environment returns (ANS's key
 forced sampling are not implemented; the exploration bonus is the only exploration).
 
 **Context.** ``x`` stacks the chosen ``features`` of the observation, every one already normalised to
-``[0, 1]`` by the environment (:meth:`FadingWorld.observe <splitgym.envs.fading.world.FadingWorld.observe>`):
-``bias`` (the constant 1), ``snr_est`` (the device's SNR estimate), ``history`` (its last ``snr_history``
-values), ``rate`` (the rate the estimate supports), ``prompt`` (prompt length), ``device_load``,
-``edge_load`` and ``prev_split``. The policy reads nothing else but the feasible splits
-(:meth:`FadingSplitEnv.action_masks`): only feasible arms are played.
+``[0, 1]`` by the environment (:func:`splitgym.envs.split.observation.observe`): ``bias`` (the constant 1),
+``snr_est`` (the device's large-scale SNR estimate), ``cqi`` (its newest CQI report, ``CQI/15``),
+``cqi_history`` (its last ``cqi_history`` reports, newest first), ``ttft`` and ``latency`` (the previous
+request's measured TTFT and end-to-end latency over twice their deadlines), ``prompt`` (prompt length),
+``device_load``, ``edge_load`` and ``prev_split``. The policy reads nothing else but the feasible splits
+(:meth:`FadingSplitV1Env.action_masks`): only feasible arms are played.
 
 **Model and update.** Every arm ``a`` keeps ``A_a`` (``d x d``, initially ``ridge·I``) and ``b_a``
 (``d``, initially 0); after playing ``a`` in context ``x`` and receiving reward ``r``::
@@ -48,8 +49,11 @@ from splitgym.errors import ConfigError, suggest
 
 __all__ = ["DEFAULT_FEATURES", "FEATURES", "LinUCBPolicy", "run_online"]
 
-FEATURES = ("bias", "snr_est", "history", "rate", "prompt", "device_load", "edge_load", "prev_split")
-DEFAULT_FEATURES = ("bias", "snr_est", "rate", "prompt", "device_load", "edge_load")
+FEATURES = (
+    "bias", "snr_est", "cqi", "cqi_history", "ttft", "latency", "prompt", "device_load", "edge_load",
+    "prev_split",
+)  # fmt: skip
+DEFAULT_FEATURES = ("bias", "snr_est", "cqi", "prompt", "device_load", "edge_load")
 F = NDArray[np.float64]
 
 
@@ -88,17 +92,21 @@ class LinUCBPolicy:
         self.ridge = float(ridge)
         self.features = features
         self.explore = True
-        H = self.env.config.snr_history
-        # Observation columns: [snr_est, history (H), rate, prompt, device_load, edge_load, prev_split].
+        H = self.env.config.cqi_history
+        # Observation columns (envs/split/observation.py): [snr_est, CQI reports (H, newest first), TTFT,
+        # latency, prompt, device_load, edge_load, prev_split], then any state features.
         columns = {
             "snr_est": [0],
-            "history": list(range(1, 1 + H)),
-            "rate": [1 + H],
-            "prompt": [2 + H],
-            "device_load": [3 + H],
-            "edge_load": [4 + H],
-            "prev_split": [5 + H],
+            "cqi": [1],
+            "cqi_history": list(range(1, 1 + H)),
+            "ttft": [1 + H],
+            "latency": [2 + H],
+            "prompt": [3 + H],
+            "device_load": [4 + H],
+            "edge_load": [5 + H],
+            "prev_split": [6 + H],
         }
+        self.obs_size = int(np.prod(self.env.observation_space.shape or (0,)))
         self._bias = "bias" in features
         self._columns = np.array([j for name in features if name != "bias" for j in columns[name]], dtype=int)
         self.dim = int(self._bias) + self._columns.size
@@ -118,11 +126,13 @@ class LinUCBPolicy:
         self._pending: NDArray[np.float64] | None = None
 
     def context(self, observation: Any) -> F:
-        """The context vector ``x`` of an observation."""
+        """The context vector ``x`` of an observation (or of the dict mode's ``"observation"`` entry)."""
+        if isinstance(observation, dict) and "observation" in observation:
+            observation = observation["observation"]
         obs = np.asarray(observation, dtype=np.float64).reshape(-1)
-        if obs.size != self.env.world.obs_dim:
+        if obs.size != self.obs_size:
             raise ConfigError(
-                f"observation must have {self.env.world.obs_dim} entries (FadingSplit), got shape "
+                f"observation must have {self.obs_size} entries (FadingSplit v1), got shape "
                 f"{np.shape(observation)}"
             )
         x = obs[self._columns]

@@ -63,8 +63,9 @@ def _restore(path: Path, policy: Any) -> dict[str, Any]:
 
 def load_linucb(run: Path, env: Any, params: Mapping[str, Any], seed: int) -> Any:
     """The trained bandit of ``run`` on ``env``, frozen (no more updates) and playing its UCB rule as
-    learned (``explore`` stays on: ANS never switches to the greedy arm, and on FadingSplit-v0 the greedy
-    arm of the learned model is worse: 77.1 against 82.5 after 200 learning episodes, alpha 1)."""
+    learned (``explore`` stays on: ANS never switches to the greedy arm, and on FadingSplit-v1 the greedy
+    arm of the learned model is worse: 83.3 against 89.1 mean return over 50 evaluation episodes after 200
+    learning episodes, alpha 1)."""
     from splitgym.agents.policies.linucb import LinUCBPolicy
 
     policy = LinUCBPolicy(env, seed=seed, **{k: v for k, v in params.items() if k != "n_timesteps"})

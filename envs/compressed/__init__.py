@@ -1,1 +1,1 @@
-"""``splitgym/CompressedSplit-v0``: the split, an Edge-LLM compression budget and the answer mode."""
+"""``splitgym/CompressedSplit-v1``: split, Edge-LLM compression budget and answer mode on the v1 world."""

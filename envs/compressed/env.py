@@ -1,24 +1,43 @@
-"""``splitgym/CompressedSplit-v0``: split, compress the device side (Edge-LLM) and choose the answer.
+"""``splitgym/CompressedSplit-v1``: split, compress the device side (Edge-LLM) and choose the answer.
 
-Same conventions as the fading environment (:mod:`splitgym.envs.fading`): one step is one request over
-the same channel, device pair and request process; observation as there plus the previous budget and
-mode. The action is one of ``(L+1)·B·3`` combinations, ``a = (k·B + b)·3 + m`` (:meth:`decode`):
+The v1 split world (:mod:`splitgym.envs.split`) with a compressed device side: one step is one request
+over the same NR link, devices and request process as ``FadingSplit-Reference-v1`` (the same requests for
+the same seed); the observation is the v1 observation (:mod:`splitgym.envs.split.observation`) plus the
+previous budget ``b/(B-1)`` and mode ``m/2``. The action is one of ``(L+1)·B·3`` combinations,
+``a = (k·B + b)·3 + m`` (:meth:`CompressedSplitEnv.decode`):
 
 * split ``k`` (decoder layers on the device),
 * budget ``b`` from ``config.budgets`` (mean sparsity and base bit-width), which LUC expands into the
-  policy of layers ``1..k`` (``compression="uniform"``: the same on every layer),
-* answer mode ``m``: ``edge`` (the hidden state crosses the channel, the edge finishes), ``exit`` (the
-  device answers from its deepest exit ``e <= k``: no uplink, no edge), ``vote`` (the edge finishes and
-  the max-confidence vote over every exit that ran decides; device exits are computed before the
-  channel, edge exits after it).
+  policy of layers ``1..k`` (``compression="uniform"``: the matched uniform policy),
+* answer mode ``m``: ``edge`` (the hidden state crosses the link, the edge finishes), ``exit`` (the device
+  answers from its deepest exit ``e <= k``: no uplink, no edge), ``vote`` (the edge finishes and the
+  max-confidence vote over every exit that ran decides; the device's exits ``e <= k, e < L`` run on it).
 
-Compute scales with the compressed layers' relative cost (our roofline cost model,
-:mod:`splitgym.profiles.compression.costmodel`), memory with their weight bytes; quality comes from the
-measured table (:mod:`.tables`). The reward is the fading environment's, term for term, in ``info``.
-Infeasible actions (memory, ``min_split``, an exit mode with no exit at or below ``k``) are masked
-(``action_masks()``, ``info["action_mask"]``); taken anyway, the nearest feasible one runs (same budget
-and mode first) and costs ``w_invalid``. ``observation_mode="dict"`` puts the mask in the observation
-(``{"observation", "action_mask"}``, :mod:`splitgym.envs.wrappers`).
+The reward is computed by the world's one evaluation function,
+:meth:`SplitWorld.evaluate <splitgym.envs.split.world.SplitWorld.evaluate>` (its scalar twin
+:meth:`~splitgym.envs.split.world.SplitWorld.evaluate_lane` in :meth:`~CompressedSplitEnv.step`): an
+action runs on a world *lane* with a device compute multiplier ``device_scale`` and the action's measured
+quality ``score``; this module holds no reward term of its own. With ``E``, ``T``, ``H`` the device's
+embedding, one-layer and head compute of the request (prefill + decode, from the world's timing tables,
+``T_dev(k) = [k>0](E + k T + [k=L] H)``), ``rho_i`` the cost model's relative time of compressed layer ``i``
+(:mod:`splitgym.profiles.compression.costmodel`, our roofline model, prefill of 128 tokens; applied to
+decode too [A: the same ratio for both phases, as v0]) and ``e(k)`` the deepest exit ``<= k``::
+
+    edge  lane k   device_scale = [k>0](E + T sum_{i<=k} rho_i + [k=L] H) / T_dev(k)
+    exit  lane L   device_scale = (E + T sum_{i<=e(k)} rho_i + H) / T_dev(L)     (no uplink, no edge)
+    vote  lane k   device_scale = (edge's device time + H n_exits(k)) / T_dev(k),  n_exits = #{e <= k, e < L}
+    score          = clip((Q(b, m, k) - Q_lo)/(Q_hi - Q_lo), 0, 1)   (the world's quality range)
+
+(an exit head costs the final head's time [A: an exit is a norm plus a vocabulary projection like the
+final head]; ``device_scale = 1`` at ``k = 0``). ``Q`` is the measured table at the configuration's
+activation precision (:mod:`.tables`). Memory: the world's device memory at depth ``d`` (``k``, or
+``e(k)`` for an exit) with each dense float16 layer's weights scaled by the compressed layer's bytes over
+the dense layer's (exit heads not counted [A: as v0]). Infeasible actions (memory, ``min_split``, an exit
+mode with no exit at or below ``k``, a lane the world cannot run) are masked
+(:meth:`~CompressedSplitEnv.action_masks`, ``info["action_mask"]``); taken anyway, the nearest feasible
+one runs (nearest split, then same budget, then same mode) and costs ``w_invalid``.
+``observation_mode="dict"`` puts the mask in the observation (``{"observation", "action_mask"}``,
+:mod:`splitgym.envs.wrappers`).
 """
 
 from __future__ import annotations
@@ -32,23 +51,23 @@ from numpy.typing import NDArray
 
 from splitgym.envs.checks import discrete_action
 from splitgym.envs.compressed.config import MODES, CompressedSplitConfig, compressed_config
-from splitgym.envs.compressed.tables import CompressionTables, grid_index
+from splitgym.envs.compressed.tables import CompressionTables
 from splitgym.envs.config import build_config
-from splitgym.envs.fading.process import SAMPLE_FIELDS, ProcessState, Sample
-from splitgym.envs.fading.tables import snr_index
-from splitgym.envs.fading.world import FadingWorld, world_for
+from splitgym.envs.split.channel import Request
+from splitgym.envs.split.env import FadingSplitV1Env
+from splitgym.envs.split.world import Outcome
 from splitgym.envs.wrappers import check_observation_mode, dict_space, with_mask
-from splitgym.profiles.timing.catalogue import get_architecture
 
 __all__ = ["CompressedSplitEnv"]
 
-BLOCK = 256
+F = NDArray[np.float64]
+_EXIT, _VOTE = MODES.index("exit"), MODES.index("vote")
 
 
-class CompressedSplitEnv(gym.Env[NDArray[np.float32], np.int64]):
-    """Split inference with Edge-LLM compression and exits over a fading channel."""
+class CompressedSplitEnv(FadingSplitV1Env):
+    """Split inference with Edge-LLM compression and exits on the v1 split world."""
 
-    metadata: dict[str, Any] = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}  # noqa: RUF012
+    metadata: dict[str, Any] = {"render_modes": ["ansi"], "render_fps": 4}  # noqa: RUF012
 
     def __init__(
         self,
@@ -60,32 +79,31 @@ class CompressedSplitEnv(gym.Env[NDArray[np.float32], np.int64]):
         self.observation_mode = check_observation_mode(observation_mode)
         self._dict = self.observation_mode == "dict"  # {"observation", "action_mask"} (envs/wrappers.py)
         if config is not None:
-            self.config = build_config(CompressedSplitConfig, config, overrides, "CompressedSplitEnv")
+            cfg = build_config(CompressedSplitConfig, config, overrides, "CompressedSplitEnv")
         else:
-            self.config = compressed_config(**overrides)
-        if render_mode not in (None, *self.metadata["render_modes"]):
-            raise gym.error.Error(
-                f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}"
-            )
-        self.render_mode = render_mode
-        self.world: FadingWorld = world_for(self.config)
-        L = self.num_layers = self.world.num_layers
-        self.tables = CompressionTables.build(self.config, L)
+            cfg = compressed_config(**overrides)
+        super().__init__(
+            render_mode=render_mode, config=cfg.split_config(), observation_mode=observation_mode
+        )
+        self.config: CompressedSplitConfig = cfg
+        self.scenario = "Reference"
+        L = self.num_layers
+        self.tables = CompressionTables.build(cfg, L)
+        self.quality_source = self.tables.source
         self.n_budgets = B = len(self.tables.budgets)
         self.n_actions = (L + 1) * B * len(MODES)
         a = np.arange(self.n_actions)
         self.act_split, self.act_budget, self.act_mode = a // (B * 3), (a // 3) % B, a % 3
-        self._build_costs()
+        self._build_actions()
         self.action_space = spaces.Discrete(self.n_actions)
-        box = spaces.Box(0.0, 1.0, shape=(self.world.obs_dim + 2,), dtype=np.float32)
+        box = spaces.Box(0.0, 1.0, shape=(self._base_dim + 2,), dtype=np.float32)
         self.observation_space = dict_space(box, self.n_actions) if self._dict else box  # type: ignore[assignment]
-        self._state: ProcessState | None = None
-        self._t = 0
-        self._step = 0
-        self._prev = 0
-        self.last_info: dict[str, Any] = {}
-        self.trace: list[tuple[float, int, float]] = []  # (snr_db, split, reward) of this episode
+        self._extra = [
+            np.array([b / max(B - 1, 1), m / 2.0], dtype=np.float32)
+            for b, m in zip(self.act_budget.tolist(), self.act_mode.tolist(), strict=True)
+        ]
 
+    # -- actions -------------------------------------------------------------------------------------
     def decode(self, action: int) -> tuple[int, str, str]:
         """``(split, budget name, mode)`` of action index ``action``."""
         return (
@@ -98,200 +116,176 @@ class CompressedSplitEnv(gym.Env[NDArray[np.float32], np.int64]):
         """The action index of ``(split, budget, mode)``."""
         return (split * self.n_budgets + self.config.budgets.index(budget)) * 3 + MODES.index(mode)
 
-    # -- static tables per (prompt row, action) ------------------------------------------------------
-    def _build_costs(self) -> None:
-        w, tb, L = self.world, self.tables, self.num_layers
+    @property
+    def num_splits(self) -> int:
+        return self.num_layers + 1
+
+    def _build_actions(self) -> None:
+        """Per (prompt level, action): lane split, device_scale, memory, feasibility, fallback; per action:
+        measured quality and score (formulas in the module docstring)."""
+        w, tb, L, c = self.world, self.tables, self.num_layers, self.config
         k, b, m = self.act_split, self.act_budget, self.act_mode
-        dev = w.costs.device_ms  # (rows, L+1), uncompressed
+        is_exit, is_vote = m == _EXIT, m == _VOTE
+        dev = w.comp.dev_total_s  # (levels, L+1): device compute of the whole request, uncompressed (s)
         layer = (dev[:, 2] - dev[:, 1])[:, None]
         embed = (dev[:, 1] - layer[:, 0])[:, None]
         head = (dev[:, L] - embed[:, 0] - L * layer[:, 0])[:, None]
-        is_exit = m == MODES.index("exit")
-        is_vote = m == MODES.index("vote")
         n_dev_exits = np.array([sum(1 for e in tb.exits if e <= kk and e < L) for kk in range(L + 1)])
+        self.lane_split = np.where(is_exit, L, k).astype(np.int64)
         stack = np.where(is_exit, tb.exit_time_sum[b, k], tb.time_sum[b, k])[None, :]
-        on_dev = np.where(is_exit, tb.exit_depth[k] > 0, k > 0)[None, :]
-        t_dev = on_dev * (embed + layer * stack)
-        t_dev = t_dev + head * ((k == L) & ~is_exit)[None, :] + head * is_exit[None, :]
+        on_dev = np.where(is_exit, True, k > 0)[None, :]
+        t_dev = on_dev * (embed + layer * stack) + head * ((k == L) | is_exit)[None, :]
         t_dev = t_dev + head * (is_vote * n_dev_exits[k])[None, :]
-        self.device_ms = t_dev
-        self.edge_ms = np.where(is_exit[None, :], 0.0, w.costs.edge_ms[:, k])
-        self.bits = np.where(is_exit[None, :], 0.0, w.costs.uplink_bits[:, k])
-        self.link_s = np.where(is_exit, 0.0, w.costs.transmissions[k]) * self.config.link_latency_ms * 1e-3
-        arch = get_architecture(self.config.model)
-        dense_layer = 2.0 * arch.params_per_layer  # float16 bytes of one uncompressed layer
+        base = dev[:, self.lane_split]
+        self.device_time_s = t_dev
+        self.device_scale = np.where(base > 0.0, t_dev / np.where(base > 0.0, base, 1.0), 1.0)
+        self._scale_rows: list[list[float]] = self.device_scale.tolist()
+        # Memory: the world's device memory at depth d, each dense layer's weights scaled by the compressed
+        # layer's bytes over the dense layer's (both as the profile counts them).
         depth = np.where(is_exit, tb.exit_depth[k], k)
-        weights = np.where(is_exit, tb.exit_bytes_sum[b, k], tb.bytes_sum[b, k])
-        memory = w.costs.memory_bytes[:, depth] - depth[None, :] * dense_layer + weights[None, :]
-        self.memory_bytes = memory
-        quality_ok = tb.feasible[b, m, k]
-        self.feasible = (
-            (memory <= w.memory_budget_bytes) & quality_ok[None, :] & (k >= self.config.min_split)[None, :]
-        )
-        # Fallback for infeasible actions: nearest split, then same budget and mode.
+        dense_layer = 2.0 * w.comp.arch.params_per_layer  # float16 bytes of one layer, as the world counts
+        weights = np.where(is_exit, tb.exit_bytes_sum[b, k], tb.bytes_sum[b, k]) / tb.dense_layer_bytes
+        self.memory_bytes = w.comp.memory_bytes[:, depth] - (depth - weights)[None, :] * dense_layer
+        runnable = w.slot_of[self.lane_split] >= 0
+        self.feasible = (self.memory_bytes <= w.memory_budget_bytes) & (
+            tb.feasible[b, m, k] & (k >= c.min_split) & runnable
+        )[None, :]
+        if not self.feasible.any(axis=1).all():
+            raise RuntimeError("no feasible action for some prompt level")  # min_split <= L keeps one
         dist = (
             10.0 * np.abs(k[:, None] - k[None, :])
             + 3.0 * (b[:, None] != b[None, :])
             + (m[:, None] != m[None, :])
         )
         dist = np.where(self.feasible[:, None, :], dist[None] + 1e-6 * np.arange(self.n_actions), np.inf)
-        self.fallback = np.argmin(dist, axis=2)
+        self.fallback = np.argmin(dist, axis=2)  # (level, requested action) -> executed action
+        self._fallback_rows: list[list[int]] = self.fallback.tolist()
+        self.quality = tb.quality[b, m, k]
+        lo, hi = w.quality.quality_range
+        self.score = np.clip((self.quality - lo) / (hi - lo), 0.0, 1.0)
+        self._lane_list: list[int] = self.lane_split.tolist()
+        self._quality_list: list[float] = self.quality.tolist()
+        self._score_list: list[float] = self.score.tolist()
+        self._exit_split = np.where(is_exit, tb.exit_depth[k], k).tolist()
 
-    # -- evaluation ----------------------------------------------------------------------------------
-    def _evaluate(self, s: Sample) -> dict[str, NDArray[np.float64]]:
-        """Every action on request ``s`` (arrays of shape ``(A,)``; infeasible ones run their fallback)."""
-        w, c, tb = self.world, self.config, self.tables
-        row = int(w.row(s.prompt))
-        run = self.fallback[row]
-        invalid = run != np.arange(self.n_actions)
-        snr = float(s.snr_db)
-        rate = float(w.tables.rate_bps[snr_index(np.asarray(snr))])
-        bits = self.bits[row, run]
-        outage = (bits > 0) & (rate <= 0)
-        airtime = np.where(bits > 0, bits / rate if rate > 0 else 0.0, 0.0)
-        t_dev = self.device_ms[row, run] * 1e-3
-        latency = (
-            t_dev / (1 - float(s.device_load))
-            + airtime
-            + self.edge_ms[row, run] * 1e-3 / (1 - float(s.edge_load))
+    # -- evaluation (the world's one function) ----------------------------------------------------------
+    def evaluate_actions(self, req: Request, level: int, actions: NDArray[np.int64]) -> Outcome:
+        """:meth:`SplitWorld.evaluate <splitgym.envs.split.world.SplitWorld.evaluate>` of ``actions`` on
+        request ``req`` (prompt level ``level``): each runs its fallback on its lane, with its
+        ``device_scale`` and ``score``; ``r_invalid`` for the ones that fell back."""
+        run = self.fallback[level, np.asarray(actions)]
+        return self.world.evaluate(
+            req,
+            self.lane_split[run],
+            run != np.asarray(actions),
+            device_scale=self.device_scale[level, run],
+            score=self.score[run],
         )
-        latency = latency + self.link_s[run]
-        cap = 2.0 * c.deadline_s
-        latency = np.where(outage, cap, np.minimum(latency, cap))
-        lateness = np.clip((latency - c.deadline_s) / c.deadline_s, 0.0, 1.0)
-        quality = tb.quality[self.act_budget[run], self.act_mode[run], self.act_split[run], grid_index(snr)]
-        lo, hi = w.tables.quality_range
-        score = np.where(outage, 0.0, np.clip((quality - lo) / (hi - lo), 0.0, 1.0))
-        device_only = w.device_only_ms[row] * 1e-3
-        energy = w.device_power_w * t_dev + w.radio_power_w * np.where(outage, 0.0, airtime)
-        energy_norm = np.minimum(energy / (w.device_power_w * device_only), 1.0)
-        load = t_dev / device_only
-        terms = {
-            "r_quality": c.w_quality * score,
-            "r_load": -c.w_load * load,
-            "r_energy": -c.w_energy * energy_norm,
-            "r_latency": -c.w_latency * lateness,
-            "r_invalid": np.where(invalid, -c.w_invalid, 0.0),
-        }
-        reward = sum(terms.values())
-        return {
-            "reward": np.asarray(reward), "run": run.astype(np.float64),
-            "invalid": invalid.astype(np.float64),
-            "quality": quality, "quality_score": score, "load": load, "energy_j": energy,
-            "latency_s": latency, "uplink_s": airtime, "outage": outage.astype(np.float64),
-            "memory_bytes": self.memory_bytes[row, run], **terms,
-        }  # fmt: skip
+
+    # -- block precomputation: the v1 env's, with two more observation columns -------------------------
+    def _prepare(self, s: Request, tail0: NDArray[np.float64]) -> None:
+        super()._prepare(s, tail0)
+        extra = np.zeros((*self._obs.shape[:2], 2), dtype=np.float32)
+        self._obs = np.concatenate([self._obs, extra], axis=-1)
 
     # -- Gymnasium API -------------------------------------------------------------------------------
-    def _load_block(self) -> None:
-        assert self._state is not None
-        block = self.world.process.simulate(self._state, self.np_random, BLOCK)
-        self._block = Sample(*(np.asarray(getattr(block, f))[:, 0] for f in SAMPLE_FIELDS))
-        self._history_pad = np.concatenate([self._history[::-1], self._block.snr_est_db])
-        self._t = 0
-
-    def _request(self) -> Sample:
-        if self._t == -1:
-            return self._first
-        return Sample(*(np.asarray(getattr(self._block, f)[self._t]) for f in SAMPLE_FIELDS))
-
-    def _observe(self) -> NDArray[np.float32]:
-        s = self._request()
-        H = self.config.snr_history
-        if self._t == -1:
-            hist = np.full(H, float(s.snr_est_db))
-        else:
-            ext = self._history_pad
-            i = H + self._t
-            hist = ext[i - H : i][::-1]
-        split = int(self.act_split[self._prev])
-        base = self.world.observe(s, hist, np.asarray(split))
-        extra = np.array(
-            [self.act_budget[self._prev] / max(self.n_budgets - 1, 1), self.act_mode[self._prev] / 2.0],
-            dtype=np.float32,
-        )
-        return np.concatenate([base, extra]).astype(np.float32)
-
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[NDArray[np.float32], dict[str, Any]]:
-        super().reset(seed=seed)
-        self._state, first = self.world.process.init(self.np_random, 1)
-        self._first = Sample(*(np.asarray(getattr(first, f))[0] for f in SAMPLE_FIELDS))
-        self._history = np.full(self.config.snr_history, float(self._first.snr_est_db))
-        self._t = -1
-        self._step = 0
-        self._prev = 0
-        self._outcomes = self._evaluate(self._first)
-        self.last_info = {}
-        self.trace = []
-        mask = self.action_masks()
-        return self._package(self._observe(), mask), {"action_mask": mask, "step": 0}
+        obs, info = self._reset_box(seed, options)
+        info["action_mask"] = mask = self.action_masks()
+        return self._package(obs, mask), info
 
     def step(
         self, action: np.int64 | int
     ) -> tuple[NDArray[np.float32], SupportsFloat, bool, bool, dict[str, Any]]:
-        if self._state is None:
+        t, col = self._t, self._col
+        if col < 0:
             raise gym.error.ResetNeeded("call reset() before step()")
         a = discrete_action(action, self.n_actions)
-        out = self._outcomes
-        run = int(out["run"][a])
+        _, base, x_d, x_e, tx_w, snr, dist, los, ptx, prompt, u_d, u_e = self._c_rows[t]
+        level = self._c_level[t]
+        run = self._fallback_rows[level][a]
+        lane_split = self._lane_list[run]
+        scale = self._scale_rows[level][run]
+        lane = base + self._slot_list[lane_split]
+        values = self.world.evaluate_lane(
+            lane, lane_split, x_d, x_e, tx_w, score=self._score_list[run], device_scale=scale
+        )
+        reward, r_inv, _, score, ttft, tbt, total, energy, e_modem, load, lateness, outage = values[:12]
+        r_q, r_l, r_e, r_load = values[12:]
+        invalid = run != a
+        if invalid:
+            reward -= self._w_invalid
+            r_inv = -self._w_invalid
+        w_q, w_l, w_e, w_load, w_inv = self._weights
         split, budget, mode = self.decode(run)
-        s = self._request()
-        info: dict[str, Any] = {key: float(v[a]) for key, v in out.items() if key != "run"}
-        info.update(
-            split=split, budget=budget, mode=mode, requested_action=a, action=run,
-            invalid=bool(out["invalid"][a]),
-            outage=bool(out["outage"][a]), snr_db=float(s.snr_db), distance_m=float(s.distance_m),
-            prompt_tokens=int(s.prompt), device_load=float(s.device_load), edge_load=float(s.edge_load),
-            exit_depth=int(self.tables.exit_depth[split]) if mode == "exit" else split,
-            w_quality=self.config.w_quality, w_load=self.config.w_load, w_energy=self.config.w_energy,
-            w_latency=self.config.w_latency, w_invalid=self.config.w_invalid,
-        )  # fmt: skip
-        reward = info["reward"]
-        self.trace.append((info["snr_db"], split, reward))
-        self._prev = run
-        self._step += 1
-        info["step"] = self._step
-        if self._t == -1:
-            self._load_block()
-        elif self._t + 1 >= BLOCK:
-            self._history = self._block.snr_est_db[-self.config.snr_history :][::-1].copy()
-            self._load_block()
-        else:
-            self._t += 1
-        self._outcomes = self._evaluate(self._request())
-        info["action_mask"] = self.action_masks()
+        self._step = step = self._step + 1
+        info = {
+            "reward": reward, "r_invalid": r_inv, "quality": self._quality_list[run], "quality_score": score,
+            "ttft_s": ttft, "tbt_s": tbt, "latency_s": total, "energy_j": energy, "energy_modem_j": e_modem,
+            "load": load, "lateness": lateness, "outage": outage > 0.0, "r_quality": r_q, "r_latency": r_l,
+            "r_energy": r_e, "r_load": r_load, "snr_db": snr, "distance_m": dist, "los": los > 0.0,
+            "tx_power_dbm": ptx, "prompt_tokens": prompt, "device_load": u_d, "edge_load": u_e,
+            "w_quality": w_q, "w_latency": w_l, "w_energy": w_e, "w_load": w_load, "w_invalid": w_inv,
+            "split": split, "budget": budget, "mode": mode, "requested_split": int(self.act_split[a]),
+            "action": run, "requested_action": a, "invalid": invalid, "lane_split": lane_split,
+            "exit_depth": self._exit_split[run], "device_scale": scale,
+            "memory_bytes": float(self.memory_bytes[level, run]),
+            "tx_slots": float(self.world._lane_rows[lane, 3]), "quality_source": self.quality_source,
+            "step": step,
+        }  # fmt: skip
         self.last_info = info
-        obs = self._package(self._observe(), info["action_mask"])
-        return obs, reward, False, self._step >= self.config.max_steps, info
+        if t + 1 >= self._block_len:
+            self._next_block()
+            obs = self._obs[0, 0].copy()
+        else:
+            self._t = t + 1
+            obs = self._obs[t + 1, col].copy()
+        H = self._cqi_h  # what this request left: CQI reports, TTFT, total, split, budget, mode
+        obs[1 : H + 1] = self._cqi_obs[lane]
+        obs[H + 1] = min(ttft * self._k_ttft, 1.0)
+        obs[H + 2] = min(total * self._k_total, 1.0)
+        obs[self._prev_col] = self._split_frac[split]
+        obs[self._base_dim :] = self._extra[run]
+        if self._t == 0:
+            self._obs[0, 0] = obs
+        info["action_mask"] = mask = self.action_masks()
+        return self._package(obs, mask), reward, False, step >= self._max_steps, info
 
     def _package(self, obs: NDArray[np.float32], mask: NDArray[np.bool_]) -> NDArray[np.float32]:
         """``obs``, or with ``observation_mode="dict"`` the dict of it and ``mask``."""
         return with_mask(obs, mask) if self._dict else obs  # type: ignore[return-value]
 
     def action_masks(self) -> NDArray[np.bool_]:
-        """Feasible actions of the current request."""
-        return np.array(self.feasible[int(self.world.row(self._request().prompt))], dtype=bool)
+        """Feasible actions of the current request (``True`` = allowed), for MaskablePPO."""
+        return np.array(self.feasible[self._c_level[self._t]], dtype=bool)
 
     def split_rewards(self) -> NDArray[np.float64]:
         """The reward of every action on the current request (exhaustive search, for oracles)."""
-        return np.asarray(self._outcomes["reward"], dtype=np.float64).copy()
+        level = self._c_level[self._t]
+        out = self.evaluate_actions(self.request(), level, np.arange(self.n_actions))
+        return np.asarray(out.reward, dtype=np.float64)
 
-    @property
-    def num_splits(self) -> int:
-        return self.num_layers + 1
-
-    def render(self) -> str | NDArray[np.uint8] | None:
-        if self.render_mode == "rgb_array":
-            from splitgym.envs.fading.render import render_rgb
-
-            return render_rgb(self)  # type: ignore[arg-type]
-        if self.render_mode != "ansi":
-            return None
-        s = self._request()
-        last = self.last_info
-        tail = (
-            f" | last {last['split']}/{last['budget']}/{last['mode']} r {last['reward']:.3f}" if last else ""
+    def describe(self) -> str:
+        """The world's sources plus the compression's (table, cost model, budgets)."""
+        c = self.config
+        return (
+            f"{self.world.describe()}; compression {c.compression} budgets {list(c.budgets)}, answer modes "
+            f"{list(MODES)}, exits {list(self.tables.exits)}; compressed quality {self.quality_source}; "
+            "compute from the compression cost model's relative layer times "
+            "(splitgym.profiles.compression.costmodel)"
         )
-        return f"step {self._step} | SNR {float(s.snr_db):.1f} dB | prompt {int(s.prompt)}{tail}"
+
+    def render(self) -> str | None:
+        if self.render_mode is None:
+            gym.logger.warn("render() called without a render_mode; pass render_mode='ansi'")
+            return None
+        i = self.last_info
+        if not i:
+            return "CompressedSplit-v1: no step yet"
+        return (
+            f"step {i['step']}: split {i['split']}/{self.num_layers} budget {i['budget']} mode {i['mode']} "
+            f"SNR {i['snr_db']:.1f} dB total {1e3 * i['latency_s']:.0f} ms energy {i['energy_j']:.2f} J "
+            f"reward {i['reward']:.3f}{' OUTAGE' if i['outage'] else ''}"
+        )

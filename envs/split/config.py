@@ -253,7 +253,7 @@ class SplitConfig:
         check_range("los_decorrelation_m", self.los_decorrelation_m)
         check_range("delay_spread_s", self.delay_spread_s, zero=True, high=1e-5)
         check_range("snr_estimate_std_db", self.snr_estimate_std_db, zero=True, high=20.0)
-        check_int_range("cqi_history", self.cqi_history, 0, 32)
+        check_int_range("cqi_history", self.cqi_history, 1, 32)
         check_int_range("pool_size", self.pool_size, 1, 1024)
         check_range("snr_bin_db", self.snr_bin_db, low=0.05, high=10.0)
         check_interval("snr_range_db", self.snr_range_db, -40.0, 80.0)

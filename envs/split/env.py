@@ -33,12 +33,14 @@ import numpy as np
 from gymnasium import spaces
 from numpy.typing import NDArray
 
+from splitgym.envs.checks import discrete_action
 from splitgym.envs.config import build_config
 from splitgym.envs.split.channel import FIELDS, LargeScale, Request
 from splitgym.envs.split.config import DEFAULT_SCENARIO, SplitConfig, scenario_config
 from splitgym.envs.split.observation import initial_cqi, observe, tail_columns
 from splitgym.envs.split.state import SessionState, physics_config
 from splitgym.envs.split.world import world_for
+from splitgym.envs.wrappers import check_observation_mode, dict_space, with_mask
 from splitgym.profiles.quality import QualityModel
 
 __all__ = ["INFO_KEYS", "PER_SPLIT_KEYS", "PER_STEP_KEYS", "WEIGHT_KEYS", "FadingSplitV1Env"]
@@ -72,8 +74,11 @@ class FadingSplitV1Env(gym.Env[NDArray[np.float32], np.int64]):
         render_mode: str | None = None,
         config: SplitConfig | None = None,
         quality_model: QualityModel | None = None,
+        observation_mode: str = "box",
         **overrides: Any,
     ) -> None:
+        self.observation_mode = check_observation_mode(observation_mode)
+        self._dict = self.observation_mode == "dict"  # {"observation", "action_mask"} (envs/wrappers.py)
         if config is not None:
             self.config = build_config(SplitConfig, config, overrides, "FadingSplitV1Env")
         else:
@@ -92,7 +97,8 @@ class FadingSplitV1Env(gym.Env[NDArray[np.float32], np.int64]):
         self.render_mode = render_mode
         L = self.num_layers = self.world.num_layers
         self.action_space = spaces.Discrete(L + 1)
-        self.observation_space = spaces.Box(0.0, 1.0, shape=(obs_dim,), dtype=np.float32)
+        box = spaces.Box(0.0, 1.0, shape=(obs_dim,), dtype=np.float32)
+        self.observation_space = dict_space(box, L + 1) if self._dict else box  # type: ignore[assignment]
         self._weights = [float(getattr(self.config, n)) for n in WEIGHT_KEYS]
         self._masks = list(self.world.feasible)
         self._fallback: list[list[int]] = self.world.fallback.tolist()
@@ -104,7 +110,7 @@ class FadingSplitV1Env(gym.Env[NDArray[np.float32], np.int64]):
         self._split_frac = [k / self.world.num_layers for k in range(self.world.num_layers + 1)]
         self._cqi_h = self.config.cqi_history
         self._cqi_obs = (self.world._cqi_packed / 15.0).astype(np.float32)
-        self._level_packed = self.world.level_packed
+        self._level_packed: list[float] = self.world.level_packed.tolist()
         self._k_ttft = 1.0 / (2.0 * self.config.ttft_deadline_s)
         self._k_total = 1.0 / (2.0 * self.config.total_deadline_s)
         self._max_steps = int(self.config.max_steps)
@@ -189,6 +195,14 @@ class FadingSplitV1Env(gym.Env[NDArray[np.float32], np.int64]):
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[NDArray[np.float32], dict[str, Any]]:
+        obs, info = self._reset_box(seed, options)
+        if self._dict:
+            return with_mask(obs, info["action_mask"]), info  # type: ignore[return-value]
+        return obs, info
+
+    def _reset_box(
+        self, seed: int | None, options: dict[str, Any] | None
+    ) -> tuple[NDArray[np.float32], dict[str, Any]]:
         super().reset(seed=seed)
         if seed is not None or self._col + 1 >= self._obs.shape[1]:
             self._new_batch()
@@ -200,19 +214,25 @@ class FadingSplitV1Env(gym.Env[NDArray[np.float32], np.int64]):
         if self.session is not None:
             self.session.reset(self.np_random)
             obs[self._base_dim :] = self.session.observe()
-            self._mask_now = self.session.mask(self._c_level[0])
+            self._mask_now, self._nearest_now = self.session.allowed(self._c_level[0])
         info = {"action_mask": self.action_masks(), "step": 0, "quality_source": self.quality_source}
         return obs, info
 
     def step(
         self, action: np.int64 | int
     ) -> tuple[NDArray[np.float32], SupportsFloat, bool, bool, dict[str, Any]]:
-        k = int(action)
+        if self._dict:
+            obs, reward, terminated, truncated, info = self._step_box(action)
+            return with_mask(obs, info["action_mask"]), reward, terminated, truncated, info  # type: ignore[return-value]
+        return self._step_box(action)
+
+    def _step_box(
+        self, action: np.int64 | int
+    ) -> tuple[NDArray[np.float32], SupportsFloat, bool, bool, dict[str, Any]]:
         t, col = self._t, self._col
         if col < 0:
             raise gym.error.ResetNeeded("call reset() before step()")
-        if not 0 <= k <= self.num_layers:
-            raise gym.error.InvalidAction(f"action must be a split in 0..{self.num_layers}, got {action!r}")
+        k = discrete_action(action, self.num_layers + 1)
         if self.session is not None:
             return self._step_state(k, t, col)
         fallback, base, x_d, x_e, tx_w, snr, dist, los, ptx, prompt, u_d, u_e = self._c_rows[t]
@@ -237,7 +257,7 @@ class FadingSplitV1Env(gym.Env[NDArray[np.float32], np.int64]):
             "tx_power_dbm": ptx, "prompt_tokens": prompt, "device_load": u_d, "edge_load": u_e,
             "w_quality": w_q, "w_latency": w_l, "w_energy": w_e, "w_load": w_load, "w_invalid": w_inv,
             "split": split, "requested_split": k, "invalid": invalid, "quality_source": self.quality_source,
-            "step": step, "quality_level": float(self._level_packed[lane]),
+            "step": step, "quality_level": self._level_packed[lane],
         }  # fmt: skip
         self.last_info = info
         if t + 1 >= self._block_len:
@@ -274,43 +294,52 @@ class FadingSplitV1Env(gym.Env[NDArray[np.float32], np.int64]):
         lane = self._c_lane[t] + self._slot_list[split]
         txw = self._c_txw[t]
         inp = session.inputs(split, level, lane // self._pool_div, txw)
-        x_d = (1.0 + self._c_xd[t]) * inp.stretch - 1.0
-        values = self.world.evaluate_lane(lane, split, x_d, self._c_xe[t], txw, inp.extra_s, inp.extra_j)
+        x_d = (1.0 + self._c_xd[t]) * inp[0] - 1.0
+        values = self.world.evaluate_lane(lane, split, x_d, self._c_xe[t], txw, inp[1], inp[2])
         return values, inp, lane
 
     def _step_state(
         self, k: int, t: int, col: int
     ) -> tuple[NDArray[np.float32], SupportsFloat, bool, bool, dict[str, Any]]:
+        """The stateful step: :meth:`_outcome` and the state's commit, inlined (one pass, Python floats)."""
         session = self.session
         assert session is not None
+        _, base, x_d, x_e, tx_w, snr, dist, los, ptx, prompt, u_d, u_e = self._c_rows[t]
         level = self._c_level[t]
-        split = self._executed(k, self._mask_now)
-        values, inp, lane = self._outcome(t, col, split)
-        reward, ttft, total, energy, e_modem, outage = (values[j] for j in (0, 4, 6, 7, 8, 11))
-        info = dict(zip(INFO_KEYS, values + self._step_rows[t, col].tolist(), strict=False))
-        info["los"] = info["los"] > 0.0
-        info["quality_level"] = float(self._level_packed[lane])
-        for name, value in zip(WEIGHT_KEYS, self._weights, strict=True):
-            info[name] = value
+        split = self._nearest_now[k]
+        lane = base + self._slot_list[split]
+        stretch, extra_s, extra_j, wait, promo, kv_bytes, kv_s = session.inputs(
+            split, level, lane // self._pool_div, tx_w
+        )
+        (
+            reward, r_inv, quality, score, ttft, tbt, total, energy, e_modem, load, lateness, outage,
+            r_q, r_l, r_e, r_load,
+        ) = self.world.evaluate_lane(
+            lane, split, (1.0 + x_d) * stretch - 1.0, x_e, tx_w, extra_s, extra_j
+        )  # fmt: skip
         invalid = split != k
         if invalid:
             reward -= self._w_invalid
-            info["reward"] = reward
-            info["r_invalid"] = -self._w_invalid
-        info["outage"] = outage > 0.0
-        start, gap = session.start_s, session.gap_s()
-        service = total if outage > 0.0 else total - inp.wait_s
-        info.update(
-            split=split, requested_split=k, invalid=invalid, quality_source=self.quality_source,
-            arrival_s=session._arrivals[0], start_s=start, wait_s=inp.wait_s, promotion_s=inp.promotion_s,
-            radio_gap_s=gap, kv_bytes=inp.kv_bytes, kv_move_s=inp.kv_s, kv_from_split=session.kv_split,
-            context_tokens=session.context, clock_scale=1.0 / inp.stretch, die_c=session.die_c,
-            skin_c=session.skin_c,
-        )  # fmt: skip
+            r_inv = -self._w_invalid
+        w_q, w_l, w_e, w_load, w_inv = self._weights
+        self._step = step = self._step + 1
+        info = {
+            "reward": reward, "r_invalid": r_inv, "quality": quality, "quality_score": score, "ttft_s": ttft,
+            "tbt_s": tbt, "latency_s": total, "energy_j": energy, "energy_modem_j": e_modem, "load": load,
+            "lateness": lateness, "outage": outage > 0.0, "r_quality": r_q, "r_latency": r_l,
+            "r_energy": r_e, "r_load": r_load, "snr_db": snr, "distance_m": dist, "los": los > 0.0,
+            "tx_power_dbm": ptx, "prompt_tokens": prompt, "device_load": u_d, "edge_load": u_e,
+            "w_quality": w_q, "w_latency": w_l, "w_energy": w_e, "w_load": w_load, "w_invalid": w_inv,
+            "split": split, "requested_split": k, "invalid": invalid, "quality_source": self.quality_source,
+            "step": step, "quality_level": self._level_packed[lane],
+            "arrival_s": session._arrivals[0], "start_s": session.start_s, "wait_s": wait,
+            "promotion_s": promo, "radio_gap_s": session.start_s - session.radio_end_s, "kv_bytes": kv_bytes,
+            "kv_move_s": kv_s, "kv_from_split": session.kv_split, "context_tokens": session.context,
+            "clock_scale": 1.0 / stretch, "die_c": session.die_c, "skin_c": session.skin_c,
+        }  # fmt: skip
+        service = total if outage > 0.0 else total - wait
         depleted = session.advance(split, level, service, energy - e_modem, energy, split < self.num_layers)
         info["battery_soc"] = session.soc
-        self._step = step = self._step + 1
-        info["step"] = step
         self.last_info = info
         if t + 1 >= self._block_len:
             self._next_block()
@@ -318,15 +347,17 @@ class FadingSplitV1Env(gym.Env[NDArray[np.float32], np.int64]):
         else:
             self._t = t + 1
             obs = self._obs[t + 1, col].copy()
-        H = self._cqi_h
+        H = self._cqi_h  # what this request left: CQI reports, TTFT, total, split; then the state
         obs[1 : H + 1] = self._cqi_obs[lane]
-        obs[H + 1] = min(ttft * self._k_ttft, 1.0)
-        obs[H + 2] = min(total * self._k_total, 1.0)
-        obs[self._prev_col] = split / self.num_layers
-        obs[self._base_dim :] = session.observe()
+        x = ttft * self._k_ttft
+        obs[H + 1] = x if x < 1.0 else 1.0
+        x = total * self._k_total
+        obs[H + 2] = x if x < 1.0 else 1.0
+        obs[self._prev_col :] = [self._split_frac[split], *session.observe()]
         if self._t == 0:
             self._obs[0, 0] = obs
-        self._mask_now = mask = session.mask(self._c_level[self._t])
+        mask, self._nearest_now = session.allowed(self._c_level[self._t])
+        self._mask_now = mask
         info["action_mask"] = mask.copy()
         truncated = (step >= self._max_steps or session.exhausted) and not depleted
         return obs, reward, depleted, truncated, info

@@ -3,7 +3,9 @@
 Each component has ``reset`` / ``advance`` / ``observe`` and is updated by the *executed* action; their
 numbers come from the parameter classes of :mod:`splitgym.envs.state` (sources there), here evaluated in
 Python scalars because a single environment steps one request at a time (numpy arrays of size 1 cost
-~250-380 us a step for all five; these cost a few us). A request ``i`` of the episode, at split ``k``:
+~250-380 us a step for all five; these cost a few us; the vector env's lanes use the components themselves,
+:mod:`.vector_state`). Poisson inter-arrival times are drawn ``GAP_BLOCK`` at a time from the env's
+generator (the same distribution, fewer calls). A request ``i`` of the episode, at split ``k``:
 
 * **queue** (``"queue"``): arrivals ``a_i`` (Poisson ``arrival_rate_per_s``, periodic or a trace) and a FIFO
   single server: service starts ``s_i = max(a_i, D_{i-1})`` after waiting ``W_i = s_i - a_i`` and departs
@@ -14,7 +16,8 @@ Python scalars because a single environment steps one request at a time (numpy a
   (matrix exponential through its modes) over the idle gap at the SoC idle power and over the service at
   the request's mean SoC power ``E_soc / S``; its clock scale ``c`` in ``[floor, 1]`` at ``s_i`` stretches
   the device's compute: ``a_d -> a_d / c``.
-* **battery** (``"battery"``): ``SoC -= E_i / (eta C)`` with ``E_i = info["energy_j"]`` (everything the step
+* **battery** (``"battery"``): ``SoC <- max(SoC - E_i / (eta C), 0)`` with ``E_i = info["energy_j"]``
+  (everything the step
   drew: SoC, modem, promotion, gap background, migration); ``SoC <= cutoff`` ends the episode (terminated).
 * **radio** (``"radio"``): the RRC state after the gap ``g`` since the last radio activity
   (:func:`~splitgym.envs.state.radio.promotion_after_gap`): a request that uses the radio (``k < L``) after
@@ -42,6 +45,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
+from bisect import bisect_right
 from typing import Any
 
 import numpy as np
@@ -58,6 +62,7 @@ _PREFIXES = ("arrival_", "thermal_", "battery_", "rrc_", "kv_", "turns_")
 STATE_FIELDS = tuple(
     f.name for f in dataclasses.fields(SplitConfig) if f.name == "state" or f.name.startswith(_PREFIXES)
 )
+GAP_BLOCK = 64  # Poisson inter-arrival times drawn per generator call [A: speed only; same distribution]
 LOOKAHEAD = 16  # arrivals buffered to count the backlog [A: 16 waiting requests = hopelessly overloaded]
 WAIT_SCALE_S = 1.0  # waiting time the observation maps to 0.5 [A: about one request's latency]
 
@@ -70,17 +75,11 @@ def physics_config(config: SplitConfig) -> SplitConfig:
     return dataclasses.replace(config, **defaults)
 
 
-@dataclasses.dataclass
-class StepInputs:
-    """What the state adds to one request at one split (all floats)."""
-
-    stretch: float  # device compute multiplier 1/clock scale
-    extra_s: float  # waiting + promotion + KV move delay (s), added to TTFT and total
-    extra_j: float  # promotion + gap background + KV move energy (J)
-    wait_s: float
-    promotion_s: float
-    kv_bytes: float
-    kv_s: float
+StepInputs = tuple[float, float, float, float, float, float, float]
+"""What the state adds to one request at one split, all floats: ``(stretch, extra_s, extra_j, wait_s,
+promotion_s, kv_bytes, kv_s)``: the device compute multiplier ``1/clock scale``; the waiting + promotion + KV
+move delay (s) added to TTFT and total; the promotion + gap background + KV move energy (J); and the three
+delays' and the moved bytes' parts (a plain tuple: the single env reads it once a step)."""
 
 
 class SessionState:
@@ -123,9 +122,33 @@ class SessionState:
         self._min_split = c.min_split
         self._max_context = int(comp.arch.max_positions)
         self._rate_bps = world.uplink_rate_bps
-        self._mask_cache: dict[
-            tuple[int, int], NDArray[np.bool_]
-        ] = {}  # (pool entries,) achieved PUSCH goodput
+        self._mask_cache: dict[tuple[int, int], tuple[NDArray[np.bool_], list[int]]] = {}
+        # The device KV grows with the context: if the longest context a conversation reaches (below the
+        # limit, plus a request) fits at every feasible split, the memory mask is the weights' one.
+        ks = np.arange(world.num_layers + 1)[None, :]
+        longest = self._max_context - 1 + world.prompts[:, None] + c.new_tokens
+        need = np.asarray(self._weights_mem) + ks * (longest * self._kv_b)
+        self._kv_binds = bool(self.on["kv"] and (world.feasible & (need > self._budget)).any())
+        self._fallback: list[list[int]] = world.fallback.tolist()
+        # The hot path's constants as plain floats / bools (attribute and list look-ups cost a step dearly).
+        th = self.thermal
+        self._th = (
+            *self._lam, *self._vec[0], *self._vec[1], *self._inv[0], *self._inv[1], float(th.ambient_c),
+            float(self._gain[0]), float(self._gain[1]),
+        )  # fmt: skip
+        self._clock_k = (float(th.skin_throttle_c), float(th.die_throttle_c), float(th.throttle_gain_per_k),
+                         float(th.clock_floor))  # fmt: skip
+        span = th.skin_throttle_c - th.ambient_c
+        self._skin_span = float(span) if span > 0.0 else 1.0
+        self._t_rrc = float(self.radio.inactivity_timer_s)
+        self._promo_s = float(self.radio.promotion_idle_s)
+        self._cutoff = float(self.battery.cutoff_soc)
+        self._q, self._th_on, self._bat, self._rad, self._kv = (self.on[n] for n in STATE_COMPONENTS)
+        self._poisson = c.arrival_kind == "poisson"
+        self._gap_scale = 1.0 / c.arrival_rate_per_s
+        self._new_tokens = int(c.new_tokens)
+        self._turns = int(c.turns_per_conversation)
+        self._migrate = c.kv_mode == "migrate"
         self.obs_dim = 2 * self.on["queue"] + 2 * self.on["thermal"] + self.on["battery"] + 2 * self.on[
             "radio"] + self.on["kv"]  # fmt: skip
 
@@ -140,14 +163,15 @@ class SessionState:
     def reset(self, rng: np.random.Generator) -> None:
         c = self.config
         self._rng = rng
-        self.now_s = 0.0
         self.free_at_s = 0.0
         self.index = 0
         self._arrivals: list[float] = []
+        self._gaps: list[float] = []  # Poisson inter-arrival times drawn ahead, consumed from the end
         self._trace_pos = 0
         self._last_arrival = 0.0
         self._fill()
         self.die_c = self.skin_c = float(c.thermal_ambient_c)
+        self._clock = self.clock_scale()
         self.soc = float(c.battery_initial_soc)
         self.radio_end_s = -math.inf  # no radio activity yet: the first request promotes from IDLE
         self.context = 0
@@ -158,11 +182,12 @@ class SessionState:
     def _fill(self) -> None:
         c, buf = self.config, self._arrivals
         while len(buf) < LOOKAHEAD:
-            if not self.on["queue"]:
+            if not self._q:
                 buf.append(self.index * c.request_interval_s + len(buf) * c.request_interval_s)
-                continue
-            if c.arrival_kind == "poisson":
-                self._last_arrival += float(self._rng.exponential(1.0 / c.arrival_rate_per_s))
+            elif self._poisson:
+                if not self._gaps:  # one generator call per GAP_BLOCK arrivals (the same Exp draws)
+                    self._gaps = self._rng.exponential(self._gap_scale, GAP_BLOCK).tolist()
+                self._last_arrival += self._gaps.pop()
                 buf.append(self._last_arrival)
             elif c.arrival_kind == "periodic":
                 buf.append((self.index + len(buf)) * c.arrival_period_s)
@@ -175,6 +200,7 @@ class SessionState:
         """An independent copy drawing from ``rng`` (the tables it reads are shared, read-only)."""
         twin = copy.copy(self)
         twin._arrivals = list(self._arrivals)
+        twin._gaps = list(self._gaps)
         twin._rng = rng
         return twin
 
@@ -183,22 +209,9 @@ class SessionState:
         return head if head > self.free_at_s or not self.on["queue"] else self.free_at_s
 
     def clock_scale(self) -> float:
-        p = self.thermal
-        hot = max(self.skin_c - p.skin_throttle_c, self.die_c - p.die_throttle_c)
-        return min(max(1.0 - p.throttle_gain_per_k * hot, p.clock_floor), 1.0)
-
-    def _heat(self, dt: float, power_w: float) -> None:
-        """Exact two-node RC step (:meth:`ThermalModel.predict` in scalars)."""
-        if dt <= 0.0:
-            return
-        (l0, l1), v, iv = self._lam, self._vec, self._inv
-        amb = self.thermal.ambient_c
-        ss_d, ss_s = amb + power_w * self._gain[0], amb + power_w * self._gain[1]
-        d0, d1 = self.die_c - ss_d, self.skin_c - ss_s
-        z0 = (iv[0][0] * d0 + iv[0][1] * d1) * math.exp(l0 * dt)
-        z1 = (iv[1][0] * d0 + iv[1][1] * d1) * math.exp(l1 * dt)
-        self.die_c = ss_d + v[0][0] * z0 + v[0][1] * z1
-        self.skin_c = ss_s + v[1][0] * z0 + v[1][1] * z1
+        skin_th, die_th, gain, floor = self._clock_k
+        hot = max(self.skin_c - skin_th, self.die_c - die_th)
+        return min(max(1.0 - gain * hot, floor), 1.0)
 
     @property
     def exhausted(self) -> bool:
@@ -210,28 +223,33 @@ class SessionState:
         return self.start_s - self.radio_end_s
 
     def inputs(self, split: int, level: int, pool: int, tx_w: float) -> StepInputs:
-        """What the state adds to the current request at ``split`` (no state change)."""
-        on = self.on
-        wait = self.start_s - self._arrivals[0] if on["queue"] else 0.0
-        stretch = 1.0 / self.clock_scale() if on["thermal"] else 1.0
+        """What the state adds to the current request at ``split`` (no state change), a :data:`StepInputs`."""
+        start = self.start_s
+        wait = start - self._arrivals[0] if self._q else 0.0
+        stretch = 1.0 / self._clock if self._th_on else 1.0
         extra_j = 0.0
         promo = 0.0
-        if on["radio"]:
-            g = self.gap_s()
-            t_rrc = self.radio.inactivity_timer_s
-            prev_gap = self.free_at_s - self.radio_end_s  # background already charged up to free_at
-            if math.isfinite(g):
-                g0 = max(prev_gap, 0.0)
-                extra_j += self._cdrx_w * max(min(g, t_rrc) - min(g0, t_rrc), 0.0)
-                extra_j += self._idle_modem_w * max(max(g, t_rrc) - max(g0, t_rrc), 0.0)
+        if self._rad:
+            end = self.radio_end_s
+            g = start - end
+            t_rrc = self._t_rrc
+            if g < math.inf:
+                g0 = self.free_at_s - end  # background already charged up to free_at
+                g0 = g0 if g0 > 0.0 else 0.0
+                x = (g if g < t_rrc else t_rrc) - (g0 if g0 < t_rrc else t_rrc)
+                if x > 0.0:
+                    extra_j += self._cdrx_w * x
+                x = (g if g > t_rrc else t_rrc) - (g0 if g0 > t_rrc else t_rrc)
+                if x > 0.0:
+                    extra_j += self._idle_modem_w * x
             if split < self.num_layers and g >= t_rrc:
-                promo = self.radio.promotion_idle_s
+                promo = self._promo_s
                 extra_j += self._promo_w * promo
         kv_bytes = kv_s = 0.0
-        if on["kv"] and self.context > 0 and 0 <= self.kv_split != split:
+        if self._kv and self.context > 0 and 0 <= self.kv_split != split:
             moved = abs(split - self.kv_split)
             to_device = split > self.kv_split
-            if self.config.kv_mode == "migrate":
+            if self._migrate:
                 kv_bytes = moved * self.context * self._kv_b
                 kv_s = 8.0 * kv_bytes / self._rate_bps[pool]
                 extra_j += (self._rx_w if to_device else tx_w) * kv_s
@@ -243,78 +261,113 @@ class SessionState:
                     extra_j += self._prefill_w * kv_s
                 else:
                     kv_s = (self._edge_prefill[level][lo] - self._edge_prefill[level][hi]) * per_token
-        return StepInputs(stretch, wait + promo + kv_s, extra_j, wait, promo, kv_bytes, kv_s)
+        return (stretch, wait + promo + kv_s, extra_j, wait, promo, kv_bytes, kv_s)
 
     def mask(self, level: int) -> NDArray[np.bool_]:
         """Feasible splits of the current request: weights + the context's device KV within the budget."""
-        key = (level, self.context if self.on["kv"] else 0)
+        return self.allowed(level)[0].copy()
+
+    def allowed(self, level: int) -> tuple[NDArray[np.bool_], list[int]]:
+        """The current request's mask (read-only, cached per (level, context)) and, for each requested
+        split, the nearest feasible one under it (ties to the lower split, as the world's fallback)."""
+        key = (level, self.context if self._kv_binds else 0)
         cached = self._mask_cache.get(key)
         if cached is None:
             row = self._feasible[level]
-            cached = np.array(row, dtype=bool)
-            if self.on["kv"]:
+            mask = np.array(row, dtype=bool)
+            if self._kv_binds:
                 per_layer = (self.context + self._prompts[level] + self.config.new_tokens) * self._kv_b
                 fits = [m + k * per_layer <= self._budget for k, m in enumerate(self._weights_mem[level])]
-                mask = row & np.array(fits)
-                if mask.any():  # else a context too long for any split: the weights' mask [A]
-                    cached = mask
-            cached.flags.writeable = False
-            self._mask_cache[key] = cached
-        return cached.copy()
+                kv_mask = row & np.array(fits)
+                if kv_mask.any():  # else a context too long for any split: the weights' mask [A]
+                    mask = kv_mask
+            mask.flags.writeable = False
+            if (mask == row).all():
+                nearest = self._fallback[level]
+            else:
+                ks = np.arange(mask.size)
+                dist = np.where(mask[None, :], np.abs(ks[None, :] - ks[:, None]) + 1e-3 * ks[None, :], np.inf)
+                nearest = np.argmin(dist, axis=1).tolist()
+            cached = self._mask_cache[key] = (mask, nearest)
+        return cached
 
     def advance(self, split: int, level: int, service_s: float, e_soc_j: float, energy_j: float,
                 radio_used: bool) -> bool:  # fmt: skip
         """Commit the executed request; returns whether the battery is depleted."""
-        on = self.on
         start = self.start_s
-        if on["thermal"]:
-            self._heat(start - self.free_at_s, self._idle_w)
-            self._heat(service_s, e_soc_j / service_s if service_s > 0.0 else 0.0)
+        if self._th_on:  # ThermalModel.predict in scalars over the idle gap, then the service; clock_scale
+            l0, l1, v00, v01, v10, v11, i00, i01, i10, i11, amb, g_d, g_s = self._th
+            die, skin = self.die_c, self.skin_c
+            dt = start - self.free_at_s  # the idle gap at the SoC idle power
+            if dt > 0.0:
+                ss_d, ss_s = amb + self._idle_w * g_d, amb + self._idle_w * g_s
+                d0, d1 = die - ss_d, skin - ss_s
+                z0 = (i00 * d0 + i01 * d1) * math.exp(l0 * dt)
+                z1 = (i10 * d0 + i11 * d1) * math.exp(l1 * dt)
+                die, skin = ss_d + v00 * z0 + v01 * z1, ss_s + v10 * z0 + v11 * z1
+            if service_s > 0.0:  # the service at its mean SoC power
+                power_w = e_soc_j / service_s
+                ss_d, ss_s = amb + power_w * g_d, amb + power_w * g_s
+                d0, d1 = die - ss_d, skin - ss_s
+                z0 = (i00 * d0 + i01 * d1) * math.exp(l0 * service_s)
+                z1 = (i10 * d0 + i11 * d1) * math.exp(l1 * service_s)
+                die, skin = ss_d + v00 * z0 + v01 * z1, ss_s + v10 * z0 + v11 * z1
+            self.die_c, self.skin_c = die, skin
+            skin_th, die_th, gain, floor = self._clock_k
+            x = 1.0 - gain * max(skin - skin_th, die - die_th)
+            self._clock = floor if x < floor else (x if x < 1.0 else 1.0)  # = clock_scale()
         end = start + service_s
-        if on["radio"] and radio_used:
+        if self._rad and radio_used:
             # Background energy was charged up to this request's start; the tail restarts at its end.
             self.radio_end_s = end
         self.free_at_s = end
         depleted = False
-        if on["battery"]:
-            self.soc -= energy_j / self._capacity_j
-            depleted = self.soc <= self.battery.cutoff_soc
-        if on["kv"]:
+        if self._bat:
+            soc = self.soc - energy_j / self._capacity_j
+            self.soc = soc = soc if soc > 0.0 else 0.0  # clipped at 0, as :class:`..state.battery.Battery`
+            depleted = soc <= self._cutoff
+        if self._kv:
             self.turn += 1
-            self.context += self._prompts[level] + self.config.new_tokens
+            self.context += self._prompts[level] + self._new_tokens
             self.kv_split = split
-            if self.turn >= self.config.turns_per_conversation or self.context >= self._max_context:
+            if self.turn >= self._turns or self.context >= self._max_context:
                 self.turn, self.context, self.kv_split = 0, 0, -1
-        self._arrivals.pop(0)
+        buf = self._arrivals
+        del buf[0]
         self.index += 1
-        self._fill()
-        if not on["queue"]:
-            self.free_at_s = max(end, self.free_at_s)
-        self.start_s = self._next_start()
-        if not on["queue"]:
-            self.start_s = self._arrivals[0]
+        if self._q and self._poisson and self._gaps:  # _fill's Poisson case, inlined
+            self._last_arrival += self._gaps.pop()
+            buf.append(self._last_arrival)
+        else:
+            self._fill()
+        head = buf[0]
+        self.start_s = head if not self._q or head > end else end
         return depleted
 
     def observe(self) -> list[float]:
         """Features in [0, 1], in the order queue (wait, backlog), thermal (clock scale, skin), battery
         (SoC), radio (RRC state / 2, gap / (gap + T_rrc)), kv (context / max context)."""
         out: list[float] = []
-        on = self.on
-        if on["queue"]:
-            wait = self.start_s - self._arrivals[0] if math.isfinite(self.start_s) else 0.0
-            backlog = sum(1 for a in self._arrivals[1:] if a <= self.start_s)
-            out += [wait / (wait + WAIT_SCALE_S), backlog / LOOKAHEAD]
-        if on["thermal"]:
-            p = self.thermal
-            span = p.skin_throttle_c - p.ambient_c if p.skin_throttle_c > p.ambient_c else 1.0
-            out += [self.clock_scale(), min(max((self.skin_c - p.ambient_c) / span, 0.0), 2.0) / 2.0]
-        if on["battery"]:
-            out.append(min(max(self.soc, 0.0), 1.0))
-        if on["radio"]:
-            g = self.gap_s()
-            t_rrc = self.radio.inactivity_timer_s
+        start = self.start_s
+        if self._q:
+            if start < math.inf:
+                wait = start - self._arrivals[0]
+                backlog = bisect_right(self._arrivals, start, 1) - 1  # the buffer is sorted
+            else:
+                wait, backlog = 0.0, 0
+            out += (wait / (wait + WAIT_SCALE_S), backlog / LOOKAHEAD)
+        if self._th_on:
+            x = (self.skin_c - self._th[10]) / self._skin_span
+            out += (self._clock, (0.0 if x < 0.0 else (x if x < 2.0 else 2.0)) / 2.0)
+        if self._bat:
+            out.append(self.soc if self.soc < 1.0 else 1.0)  # (never below 0: clipped when drawn)
+        if self._rad:
+            g = start - self.radio_end_s
+            t_rrc = self._t_rrc
             idle = not g < t_rrc  # (a NaN gap after an exhausted trace reads as idle)
-            out += [1.0 if idle else 0.0, g / (g + t_rrc) if math.isfinite(g) else 1.0]
-        if on["kv"]:
-            out.append(min(self.context / self._max_context, 1.0))
+            # (a request that starts before the last one ended, without the queue, reads as gap 0)
+            out += (1.0 if idle else 0.0, (g / (g + t_rrc) if g > 0.0 else 0.0) if g < math.inf else 1.0)
+        if self._kv:
+            x = self.context / self._max_context
+            out.append(x if x < 1.0 else 1.0)
         return out

@@ -108,10 +108,10 @@ def run_timeline(
     edge = np.flatnonzero(k == 0)
     if edge.size:
         pe, re_, se = p[edge], r[edge], s[edge]
-        up = link.uplink(t0[edge], prompt[edge] * c.token_id_bits + c.header_bits, pe)
-        t_edge = up.done_s + comp.edge_prefill_s[se, 0]
+        ids = link.uplink(t0[edge], prompt[edge] * c.token_id_bits + c.header_bits, pe)
+        t_edge = ids.done_s + comp.edge_prefill_s[se, 0]
         down = link.downlink(t_edge, re_)
-        arrive, rx_e, bad = down.done_s, down.slots, up.lost | down.lost
+        arrive, rx_e, bad = down.done_s, down.slots, ids.lost | down.lost
         ttft[edge] = arrive - t0[edge]
         for i in range(G - 1):
             t_edge = t_edge + comp.edge_decode_s[se, 0, i]
@@ -119,7 +119,7 @@ def run_timeline(
             arrive = np.maximum(arrive, down.done_s)
             rx_e = rx_e + down.slots
             bad = bad | down.lost
-        t_end[edge], tx[edge], rx[edge], lost[edge] = arrive - t0[edge], up.slots, rx_e, bad
+        t_end[edge], tx[edge], rx[edge], lost[edge] = arrive - t0[edge], ids.slots, rx_e, bad
 
     dev = np.flatnonzero(k == L)
     if dev.size:

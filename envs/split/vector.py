@@ -6,6 +6,14 @@ requests are evaluated with the same :meth:`SplitWorld.evaluate
 <splitgym.envs.split.world.SplitWorld.evaluate>` as the single environment (only at the executed split),
 so both agree in distribution (tested). Autoreset follows Gymnasium's ``NEXT_STEP`` mode; ``infos`` holds
 arrays of the reward terms and physics with ``_key`` masks (``False`` where the env was reset).
+
+With sequential state (``state=(...)``) the lanes' components live in
+:class:`~splitgym.envs.split.vector_state.VectorSessionState` (the single env's
+:class:`~splitgym.envs.split.state.SessionState` as arrays): each step executes the nearest split the state's
+memory mask allows, adds the state's delay, energy and device compute stretch to the evaluation, commits the
+executed requests, ends depleted batteries (``terminated``) and exhausted arrival traces (``truncated``),
+appends the state's features to the observation and reports its terms in ``infos`` (``wait_s``,
+``promotion_s``, ``kv_bytes``, ``clock_scale``, ``battery_soc``, ...), as the single env does.
 """
 
 from __future__ import annotations
@@ -18,9 +26,15 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 from numpy.typing import NDArray
 
+from splitgym.envs.checks import discrete_actions
 from splitgym.envs.split.channel import LargeScale, Request
 from splitgym.envs.split.config import DEFAULT_SCENARIO, scenario_config
 from splitgym.envs.split.observation import initial_cqi, observe, tail_columns
+from splitgym.envs.split.state import physics_config
+from splitgym.envs.split.vector_state import (
+    STATE_INFO_KEYS,
+    VectorSessionState,
+)
 from splitgym.envs.split.world import world_for
 from splitgym.errors import ConfigError
 from splitgym.profiles.quality import QualityModel
@@ -48,20 +62,17 @@ class FadingSplitV1VectorEnv(VectorEnv[NDArray[np.float32], NDArray[np.int64], N
             raise ConfigError(f"render_mode must be None for the vector env, got {render_mode!r}")
         overrides.pop("max_episode_steps", None)
         self.config = scenario_config(scenario, **overrides)
-        if self.config.state:
-            raise ConfigError(
-                f"state={self.config.state!r}: the native vector env does not batch the state components "
-                "yet; use gym.make_vec(..., vectorization_mode='sync') or a stateless scenario"
-            )
         self.scenario = scenario
-        self.world = world_for(self.config)
+        self.world = world_for(physics_config(self.config))
         if quality_model is not None:  # e.g. a reward surrogate (agents/model_based.py)
             self.world = self.world.with_quality(quality_model)
         self.num_envs = num_envs
         self.render_mode = render_mode
         self.num_layers = self.world.num_layers
         self.single_action_space = spaces.Discrete(self.num_layers + 1)
-        self.single_observation_space = spaces.Box(0.0, 1.0, shape=(self.world.obs_dim,), dtype=np.float32)
+        self.session = VectorSessionState(self.config, self.world, num_envs) if self.config.state else None
+        obs_dim = self.world.obs_dim + (self.session.obs_dim if self.session is not None else 0)
+        self.single_observation_space = spaces.Box(0.0, 1.0, shape=(obs_dim,), dtype=np.float32)
         self.action_space = batch_space(self.single_action_space, num_envs)
         self.observation_space = batch_space(self.single_observation_space, num_envs)
         self._state: LargeScale | None = None
@@ -70,6 +81,7 @@ class FadingSplitV1VectorEnv(VectorEnv[NDArray[np.float32], NDArray[np.int64], N
         self._prev = np.zeros(num_envs, dtype=np.int64)
         self._steps = np.zeros(num_envs, dtype=np.int64)
         self._autoreset = np.zeros(num_envs, dtype=bool)
+        self._mask = np.zeros((num_envs, self.num_layers + 1), dtype=bool)
 
     def _fresh_tail(self, req: Request) -> NDArray[np.float64]:
         n = req.snr_db.shape[0]
@@ -90,6 +102,10 @@ class FadingSplitV1VectorEnv(VectorEnv[NDArray[np.float32], NDArray[np.int64], N
         self._autoreset[:] = False
         w = self.world
         obs = observe(self.config, self._req, self._tail, self._prev, w.num_layers, w.prompts)
+        if self.session is not None:
+            self.session.reset(self.np_random)
+            obs = np.concatenate([obs, self.session.observe()], axis=1)
+            self._mask = self.session.mask(self._req.prompt_level)
         return obs, {"action_mask": self.action_masks(), "quality_source": w.quality.source}
 
     def step(
@@ -97,22 +113,29 @@ class FadingSplitV1VectorEnv(VectorEnv[NDArray[np.float32], NDArray[np.int64], N
     ) -> tuple[NDArray[np.float32], NDArray[Any], NDArray[Any], NDArray[Any], dict[str, Any]]:
         if self._state is None or self._req is None:
             raise RuntimeError("call reset() before step()")
-        acts = np.asarray(actions, dtype=np.int64).reshape(self.num_envs)
-        if acts.min() < 0 or acts.max() > self.num_layers:
-            raise ValueError(f"actions must be splits in 0..{self.num_layers}, got {actions!r}")
+        acts = discrete_actions(actions, self.num_layers + 1, self.num_envs)
         w, s = self.world, self._req
         live = ~self._autoreset
-        executed, invalid = w.execute(s.prompt_level, acts)
-        out = w.evaluate(s, executed, invalid)
+        session = self.session
+        values: dict[str, Any] = {"snr_db": s.snr_db, "distance_m": s.distance_m}
+        if session is None:
+            executed, invalid = w.execute(s.prompt_level, acts)
+            out = w.evaluate(s, executed, invalid)
+        else:
+            out, executed, invalid = self._evaluate_state(session, s, acts, live, values)
         reward = np.where(live, out.reward, 0.0)
         self._steps = np.where(live, self._steps + 1, 0)
         truncated = live & (self._steps >= self.config.max_steps)
         terminated = np.zeros(self.num_envs, dtype=bool)
-        values = {"split": executed, "invalid": invalid, "snr_db": s.snr_db, "distance_m": s.distance_m}
+        if session is not None:
+            terminated = values.pop("depleted")
+            truncated = (truncated | (live & session.exhausted)) & ~terminated
+        values.update(split=executed, invalid=invalid)
         infos: dict[str, Any] = {}
-        for key in INFO_KEYS:
+        for key in (*INFO_KEYS, *(STATE_INFO_KEYS if session is not None else ())):
             infos[key] = values[key] if key in values else getattr(out, key)
             infos["_" + key] = live
+        infos["step"], infos["_step"] = self._steps.copy(), live  # the step in the episode, as single envs
         tail = tail_columns(self.config, out.cqi, out.ttft_s, out.latency_s)
         new = w.process.step(self._state, self.np_random)
         self._prev = np.where(live, executed, 0)
@@ -124,15 +147,52 @@ class FadingSplitV1VectorEnv(VectorEnv[NDArray[np.float32], NDArray[np.int64], N
             for name in vars(new):
                 getattr(new, name)[idx] = getattr(fresh, name)
             tail[idx] = self._fresh_tail(fresh)
+            if session is not None:
+                session.reset(self.np_random, idx)
         self._req, self._tail = new, tail
         self._autoreset = terminated | truncated
         obs = observe(self.config, new, tail, self._prev, w.num_layers, w.prompts)
+        if session is not None:
+            obs = np.concatenate([obs, session.observe()], axis=1)
+            self._mask = session.mask(new.prompt_level)
         infos["action_mask"] = self.action_masks()
         return obs, reward, terminated, truncated, infos
+
+    def _evaluate_state(
+        self,
+        session: VectorSessionState,
+        s: Request,
+        acts: NDArray[np.int64],
+        live: NDArray[np.bool_],
+        values: dict[str, Any],
+    ) -> tuple[Any, NDArray[np.int64], NDArray[np.bool_]]:
+        """The current requests at the nearest splits the state allows, with the state's additions; commits
+        the live lanes' requests to the state and writes its info terms (and ``depleted``) into ``values``."""
+        w = self.world
+        level = np.asarray(s.prompt_level)
+        executed = session.execute(self._mask, level, acts)
+        invalid = executed != acts
+        pool = w.pool_index(s.los, s.snr_db, s.fading_r)
+        inp = session.inputs(executed, level, pool, w.energy.radio.tx_w(s.tx_power_dbm))
+        out = w.evaluate(s, executed, invalid, stretch=inp.stretch, extra_s=inp.extra_s, extra_j=inp.extra_j)
+        service = np.where(out.outage, out.latency_s, out.latency_s - inp.wait_s)
+        values.update(
+            arrival_s=session.head_arrival_s, start_s=session.start_s.copy(), wait_s=inp.wait_s,
+            promotion_s=inp.promotion_s, radio_gap_s=session.gap_s(), kv_bytes=inp.kv_bytes,
+            kv_move_s=inp.kv_s, kv_from_split=session.kv_from_split(),
+            context_tokens=session.kv.context_tokens.copy(), clock_scale=1.0 / inp.stretch,
+            die_c=session.thermal.die_c.copy(), skin_c=session.thermal.skin_c.copy(),
+        )  # fmt: skip
+        e_soc = out.energy_j - out.energy_modem_j
+        values["depleted"] = session.advance(live, executed, level, service, e_soc, out.energy_j)
+        values["battery_soc"] = session.battery.soc.copy()
+        return out, executed, invalid
 
     def action_masks(self) -> NDArray[np.bool_]:
         """Feasible splits of each environment's current request, ``(num_envs, L + 1)``."""
         assert self._req is not None
+        if self.session is not None:
+            return self._mask.copy()
         return np.asarray(self.world.feasible.take(self._req.prompt_level, axis=0))
 
     def split_rewards(self) -> NDArray[np.float64]:
@@ -140,6 +200,25 @@ class FadingSplitV1VectorEnv(VectorEnv[NDArray[np.float32], NDArray[np.int64], N
         assert self._req is not None
         s, w = self._req, self.world
         splits = np.arange(self.num_layers + 1)[None, :]
-        executed, invalid = w.execute(s.prompt_level[:, None], splits)
         req = Request(*(np.asarray(getattr(s, f))[:, None] for f in vars(s)))
-        return w.evaluate(req, executed, invalid).reward
+        if self.session is None:
+            executed, invalid = w.execute(s.prompt_level[:, None], splits)
+            return w.evaluate(req, executed, invalid).reward
+        n, m = self.num_envs, self.num_layers + 1
+        requested = np.broadcast_to(splits, (n, m))
+        executed = np.stack(
+            [self.session.nearest(self._mask, requested[:, k].copy()) for k in range(m)], axis=1
+        )
+        level = np.broadcast_to(np.asarray(s.prompt_level)[:, None], (n, m))
+        pool = np.broadcast_to(w.pool_index(s.los, s.snr_db, s.fading_r)[:, None], (n, m))
+        tx_w = np.broadcast_to(w.energy.radio.tx_w(s.tx_power_dbm)[:, None], (n, m))
+        inp = self.session.inputs(executed, level, pool, tx_w)
+        out = w.evaluate(
+            req,
+            executed,
+            executed != requested,
+            stretch=inp.stretch,
+            extra_s=inp.extra_s,
+            extra_j=inp.extra_j,
+        )
+        return out.reward

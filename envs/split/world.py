@@ -286,13 +286,21 @@ class SplitWorld:
         *,
         device_scale: F | None = None,
         score: F | None = None,
+        stretch: F | None = None,
+        extra_s: F | None = None,
+        extra_j: F | None = None,
     ) -> Outcome:
         """Evaluate requests ``req`` at executed splits ``split`` (broadcast; must be runnable).
 
         ``device_scale`` (broadcast, > 0) multiplies the device's compute time at the split (a compressed
         device side, :mod:`splitgym.envs.compressed`); it enters as the load stretch does,
-        ``a_d -> a_d * device_scale``. ``score`` (broadcast, in [0, 1]) replaces the split's quality score
-        (0 in outage still). Both ``None``: the split as the world tabulates it."""
+        ``a_d -> a_d * device_scale``, and scales the load term (``T_dev(k) device_scale / T_dev(L)``).
+        ``score`` (broadcast, in [0, 1]) replaces the split's quality score (0 in outage still).
+        ``stretch`` (>= 1) stretches the device's compute as a slower clock does (thermal throttling:
+        ``a_d -> a_d * stretch``, the load term unchanged). ``extra_s`` (s) is added to TTFT and total
+        before the deadlines apply and ``extra_j`` (J) to the modem energy (the state components: queue
+        wait, RRC promotion, KV migration), exactly as in :meth:`evaluate_lane`. All ``None``: the split
+        as the world tabulates it."""
         c = self.config
         K, S = self.runnable.size, self.prompts.size
         split = np.asarray(split, dtype=np.int64)
@@ -305,6 +313,9 @@ class SplitWorld:
         x_d = 1.0 / (1.0 - np.asarray(req.device_load)) - 1.0  # a_d - 1
         if device_scale is not None:
             x_d = (1.0 + x_d) * np.asarray(device_scale, dtype=np.float64) - 1.0
+            load = load * np.asarray(device_scale, dtype=np.float64)
+        if stretch is not None:
+            x_d = (1.0 + x_d) * np.asarray(stretch, dtype=np.float64) - 1.0
         x_e = 1.0 / (1.0 - np.asarray(req.edge_load)) - 1.0  # a_e - 1
         dx = dp0 * x_d  # extra device prefill time (s)
         dp, dt = dp0 + dx, dt0 * (1.0 + x_d)
@@ -313,13 +324,19 @@ class SplitWorld:
         total = np.where(ok, total0 + dt0 * x_d + et0 * x_e, cap)
         G = c.new_tokens
         tbt = (total - ttft) * (1.0 / (G - 1)) if G > 1 else np.zeros_like(total)
+        own = total  # the request's own timeline: its compute and radio energy
+        if extra_s is not None:
+            ttft = np.where(ok, ttft + extra_s, ttft)
+            total = np.where(ok, total + extra_s, total)
         late = np.maximum(
             np.maximum(ttft * self._inv_ttft - 1.0, tbt * self._inv_tbt - 1.0), total * self._inv_total - 1.0
         )
         lateness = np.where(ok, np.clip(late, 0.0, 1.0), 1.0)
-        first = np.minimum(first0 + dx, total)
-        e_soc = self.energy.soc_j(total, dp, dt - dp)
-        e_modem = self.energy.modem_j(total, first, tx, rx, np.asarray(req.tx_power_dbm), used > 0.0)
+        first = np.minimum(first0 + dx, own)
+        e_soc = self.energy.soc_j(own, dp, dt - dp)
+        e_modem = self.energy.modem_j(own, first, tx, rx, np.asarray(req.tx_power_dbm), used > 0.0)
+        if extra_j is not None:
+            e_modem = e_modem + extra_j
         energy = e_soc + e_modem
         energy_norm = np.minimum(energy * inv2e, 1.0)
         score = np.where(ok, score0 if score is None else np.asarray(score, dtype=np.float64), 0.0)
@@ -354,6 +371,7 @@ class SplitWorld:
         extra_s: float = 0.0,
         extra_j: float = 0.0,
         score: float | None = None,
+        device_scale: float = 1.0,
     ) -> list[float]:
         """:meth:`evaluate` of one request (packed lane ``lane`` = :meth:`lane_base` + slot of ``split``) in
         Python floats, in the order of ``PER_SPLIT_KEYS`` of :mod:`.env`: reward, r_invalid (0), quality,
@@ -363,13 +381,16 @@ class SplitWorld:
         total before the deadlines apply (queue wait, RRC promotion delay: the state components; the
         device's own compute and radio timeline, hence its SoC and modem energy, are unchanged by it [A])
         and ``extra_j`` (J) to the modem energy (promotion, KV migration). With both 0 this equals
-        :meth:`evaluate` to rounding (tested). ``score`` replaces the split's quality score as in
-        :meth:`evaluate`; a compressed device side enters through ``x_d`` (``(1 + x_d) * scale - 1``)."""
+        :meth:`evaluate` to rounding (tested). ``score`` and ``device_scale`` as in :meth:`evaluate` (the
+        device compute stretch becomes ``(1 + x_d) device_scale``, the load ``load device_scale``)."""
         ttft0, total0, first0, tx, rx, okf, dp0, dt0, ep0, et0, load, score0, inv2e, used, quality = (
             self._lane_rows[lane].tolist()
         )
         (inv_ttft, inv_tbt, inv_total, inv_g, cap, prefill_w, decode_w, idle_w, slot_s, rx_w, pdcch_w, cdrx_w,
          tail_j, w_quality, w_latency, w_energy, w_load) = self._scalars  # fmt: skip
+        if device_scale != 1.0:
+            x_d = (1.0 + x_d) * device_scale - 1.0
+            load *= device_scale
         dx = dp0 * x_d
         dp = dp0 + dx
         dt = dt0 * (1.0 + x_d)

@@ -89,4 +89,6 @@ def as_mask(mask: ArrayLike | None, n: int) -> NDArray[np.bool_]:
 def positive_features(x: F64, scale: float) -> F64:
     """Map ``x >= 0`` to ``x / (x + scale)`` in ``[0, 1)`` (0 at 0, 0.5 at ``scale``; negatives give 0)."""
     x = np.maximum(x, 0.0)
-    return np.asarray(np.where(np.isinf(x), 1.0, x / (x + scale)), dtype=np.float64)
+    inf = np.isinf(x)
+    x = np.where(inf, 0.0, x)  # (no inf / inf evaluated)
+    return np.asarray(np.where(inf, 1.0, x / (x + scale)), dtype=np.float64)

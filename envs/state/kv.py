@@ -31,7 +31,7 @@ from numpy.typing import ArrayLike, NDArray
 from splitgym.envs.state._checks import as_mask, broadcast_n, check_int, check_scalar
 from splitgym.errors import ConfigError
 
-__all__ = ["KVCache", "KVParams", "SplitMove"]
+__all__ = ["KVCache", "KVParams", "SplitMove", "split_move"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -122,6 +122,29 @@ class SplitMove:
     recompute_hidden_bytes: F64
 
 
+def split_move(
+    params: KVParams, split: ArrayLike, new_split: ArrayLike, context_tokens: ArrayLike
+) -> SplitMove:
+    """Costs of moving from ``split`` to ``new_split`` at context ``c`` (arrays broadcast, unchecked):
+    ``Δ = |k' - k|``, migrate ``Δ·c·kv`` bytes, recompute ``Δ·c`` layer-tokens (module docstring)."""
+    p = params
+    old = np.asarray(split, dtype=np.int64)
+    new = np.asarray(new_split, dtype=np.int64)
+    delta = np.abs(new - old)
+    up = new > old
+    c = np.asarray(context_tokens).astype(np.float64)
+    layer_tokens = delta * c
+    hidden = c * p.hidden_bytes_per_token
+    shipped = np.where(up, 0.0 if p.device_keeps_hidden else hidden, hidden)
+    return SplitMove(
+        moved_layers=delta,
+        to_device=up,
+        migrate_bytes=layer_tokens * p.kv_bytes_per_token_per_layer,
+        recompute_layer_tokens=layer_tokens,
+        recompute_hidden_bytes=np.where(delta > 0, shipped, 0.0),
+    )
+
+
 class KVCache:
     """Context length and split per env (see the module docstring).
 
@@ -170,21 +193,8 @@ class KVCache:
 
     def move_cost(self, new_split: ArrayLike) -> SplitMove:
         """Costs of moving from the current split to ``new_split`` at the current context (no change)."""
-        p = self.params
         new = self._check_split("new_split", new_split)
-        delta = np.abs(new - self.split)
-        up = new > self.split
-        c = self.context_tokens.astype(np.float64)
-        layer_tokens = delta * c
-        hidden = c * p.hidden_bytes_per_token
-        shipped = np.where(up, 0.0 if p.device_keeps_hidden else hidden, hidden)
-        return SplitMove(
-            moved_layers=delta,
-            to_device=up,
-            migrate_bytes=layer_tokens * p.kv_bytes_per_token_per_layer,
-            recompute_layer_tokens=layer_tokens,
-            recompute_hidden_bytes=np.where(delta > 0, shipped, 0.0),
-        )
+        return split_move(self.params, self.split, new, self.context_tokens)
 
     def move_split(self, new_split: ArrayLike, mask: ArrayLike | None = None) -> SplitMove:
         """Move the selected envs' split to ``new_split``; returns the costs (zeros where not moved)."""

@@ -157,6 +157,14 @@ class RequestQueue:
         return self._upcoming[:, 0].copy()
 
     @property
+    def upcoming_s(self) -> F64:
+        """The buffered arrival times ``(n, lookahead)`` (s, ascending per row; ``[:, 0]`` the head), a
+        read-only view."""
+        view = self._upcoming.view()
+        view.flags.writeable = False
+        return view
+
+    @property
     def free_at_s(self) -> F64:
         """Departure time ``D_(i-1)`` of the last served request (0 before the first)."""
         return self._free_at.copy()
@@ -181,6 +189,8 @@ class RequestQueue:
         p, m = self.params, rows.size
         if p.kind == "poisson":
             gaps = rng.exponential(1.0 / p.rate_per_s, size=(m, count))
+            if count == 1:  # (one step: the cumulative sum is the gap itself, without its per-row cost)
+                return np.asarray(last[:, None] + gaps, dtype=np.float64)
             return np.asarray(last[:, None] + np.cumsum(gaps, axis=1), dtype=np.float64)
         if p.kind == "periodic":
             steps = p.period_s * np.arange(1, count + 1, dtype=np.float64)

@@ -42,6 +42,7 @@ __all__ = [
     "ThermalModel",
     "ThermalParams",
     "ThermalState",
+    "rise_feature",
     "steady_state_c",
     "sustained_clock_scale",
     "time_to_throttle_s",
@@ -137,6 +138,14 @@ class ThermalParams:
             np.asarray(die_c, dtype=np.float64) - self.die_throttle_c,
         )
         return np.minimum(np.maximum(1.0 - g * hottest, self.clock_floor), 1.0)
+
+
+def rise_feature(params: ThermalParams, temp_c: ArrayLike, throttle_c: float) -> F64:
+    """Rise over ambient as a fraction of the throttle temperature's, ``clip(dT/dT_th, 0, 2)/2`` in [0, 1]
+    (``dT_th = throttle_c - ambient_c``, taken as 1 K where that is 0)."""
+    span = throttle_c - params.ambient_c if throttle_c > params.ambient_c else 1.0
+    t = np.asarray(temp_c, dtype=np.float64)
+    return np.asarray(np.clip((t - params.ambient_c) / span, 0.0, 2.0) / 2.0)
 
 
 def steady_state_c(params: ThermalParams, power_w: ArrayLike) -> tuple[F64, F64]:
@@ -269,9 +278,9 @@ class ThermalModel:
     def observe(self) -> NDArray[np.float32]:
         """Normalised temperatures and clock scale, float32 of shape ``(n, 3)`` in ``[0, 1]``."""
         p = self.params
-        feats = []
-        for temp, th in ((self.skin_c, p.skin_throttle_c), (self.die_c, p.die_throttle_c)):
-            span = th - p.ambient_c if th > p.ambient_c else 1.0
-            feats.append(np.clip((temp - p.ambient_c) / span, 0.0, 2.0) / 2.0)
+        feats = [
+            rise_feature(p, self.skin_c, p.skin_throttle_c),
+            rise_feature(p, self.die_c, p.die_throttle_c),
+        ]
         feats.append(self.clock_scale)
         return np.stack(feats, axis=1).astype(np.float32)

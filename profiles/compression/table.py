@@ -6,11 +6,13 @@ the policy expanded over those ``k`` layers), and the model runs on held-out tex
 
 * one clean pass (no channel) gives the device's exits; mode ``exit`` answers from the deepest exit
   ``e <= k`` (infeasible when there is none);
-* for ``0 < k < L`` and each SNR, one pass with the hidden state after layer ``k`` corrupted by the channel
-  operator (the receiver clamps at the uncompressed model's largest clean value at that layer, as in
-  :mod:`splitgym.profiles.quality.live`) gives the edge's output (mode ``edge``) and the edge-side exits; mode
-  ``vote`` is the max-confidence vote over every exit that ran: device exits ``<= k`` from the clean pass,
-  edge exits ``> k`` and the final output from the corrupted one. Splits 0 and ``L`` cross no channel.
+* for ``0 < k < L`` and each level of the operator (an SNR for ``fading``, bits per element for
+  ``activation``: metadata ``level_name``; the rows keep it in the schema's ``snr_db`` column), one pass
+  with the hidden state after layer ``k`` corrupted by the channel operator (the receiver clamps at the
+  uncompressed model's largest clean value at that layer, as in :mod:`splitgym.profiles.quality.live`)
+  gives the edge's output (mode ``edge``) and the edge-side exits; mode ``vote`` is the max-confidence
+  vote over every exit that ran: device exits ``<= k`` from the clean pass, edge exits ``> k`` and the
+  final output from the corrupted one. Splits 0 and ``L`` cross no channel.
 
 Quality is ``1 - PPL/PPL_clean`` against the uncompressed model's own output on the same tokens (for the
 vote, PPL of the renormalised max-confidence distribution). Per budget and split the profile metadata also
@@ -189,6 +191,7 @@ def measure_compressed_quality(
         },
         "exits": list(exits),
         "operator": op.describe(),
+        "level_name": op.level_name,  # what the level column (snr_db by the schema) holds
         "costs": costs,
         "cost_model": {"device": cost_device, "tokens": cost_tokens, "phase": "prefill",
                        "module": "splitgym.profiles.compression.costmodel (ours, not the paper's)"},

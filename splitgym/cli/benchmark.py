@@ -172,7 +172,7 @@ def add_parser(sub: Any, parser_class: type[argparse.ArgumentParser]) -> None:
     b.set_defaults(func=_paper_report)
 
     b = bsub.add_parser("perf", help="environment speed as ratios against references run beside it")
-    b.add_argument("--env", default="splitgym/FadingSplit-v0", help="environment ID")
+    b.add_argument("--env", default="splitgym/FadingSplit-v1", help="environment ID")
     b.add_argument("--quick", action="store_true", help="fewer steps (a smoke run, noisier ratios)")
     b.add_argument("--out", help="folder for perf.csv and perf.json")
     b.set_defaults(func=_perf)

@@ -16,7 +16,8 @@ from splitgym.cli.main import main
 from splitgym.errors import ConfigError
 from splitgym.profiles.quality import TableQualityModel
 
-PED = "splitgym/FadingSplit-v0"
+PED = "splitgym/FadingSplit-v1"
+ANALOG = "splitgym/FadingSplit-Analog-v1"  # measured quality that depends on the SNR: what a surrogate learns
 DIRECT = "splitgym/PaperSplitDirect-v0"
 
 
@@ -78,7 +79,7 @@ def test_the_best_fixed_split_is_the_best_on_calibration_episodes(tmp_path: Path
     chosen = yaml.safe_load((run / "policy.yml").read_text())["params"]["split"]
     env = gym.make(PED)
     returns = {
-        k: evaluate(FixedSplitPolicy(env, k), env, 10, seed=10_000)["return"].mean() for k in range(1, 13)
+        k: evaluate(FixedSplitPolicy(env, k), env, 10, seed=10_000)["return"].mean() for k in range(1, 25)
     }
     assert chosen == max(returns, key=lambda k: returns[k])
     policy, _, _ = load_policy(run)
@@ -88,12 +89,12 @@ def test_the_best_fixed_split_is_the_best_on_calibration_episodes(tmp_path: Path
 def test_model_based_training_logs_real_evaluations_and_reward_terms(
     in_tmp: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    args = ["train", "--env", PED, "--algo", "active_mb", "-n", "2048", "--tensorboard", "tb"]
+    args = ["train", "--env", ANALOG, "--algo", "active_mb", "-n", "2048", "--tensorboard", "tb"]
     hp = ["--hyperparams", "budget:24", "rounds:2", "refine_timesteps:2048"]
     assert main([*args, *hp]) == 0
     out = capsys.readouterr().out
     assert "real evaluations of the quality model spent in training: 24" in out
-    run = in_tmp / "runs" / "active_mb" / "FadingSplit-v0_1"
+    run = in_tmp / "runs" / "active_mb" / "FadingSplit-Analog-v1_1"
     record = yaml.safe_load((run / "training.yml").read_text())
     assert record["real_evaluations"] == 24 and len(record["acquisition"]) == 2
     assert record["timesteps"] == 3 * 2048  # first round + two warm-started refinements

@@ -21,7 +21,7 @@ from splitgym.errors import ConfigError
 
 TINY: dict[str, Any] = {
     "name": "tiny",
-    "envs": [{"id": "splitgym/FadingSplit-v0", "kwargs": {"max_steps": 20}}],
+    "envs": [{"id": "splitgym/FadingSplit-v1", "kwargs": {"max_steps": 20}}],
     "agents": [
         {
             "algo": "ppo",
@@ -36,7 +36,7 @@ TINY: dict[str, Any] = {
     "curve_evaluations": 2,
     "curve_episodes": 1,
 }
-CELLS = [f"FadingSplit-v0__{a}__s{s}" for a in ("ppo", "random", "oracle") for s in (0, 1)]
+CELLS = [f"FadingSplit-v1__{a}__s{s}" for a in ("ppo", "random", "oracle") for s in (0, 1)]
 
 
 def _write_suite(folder: Path, data: dict[str, Any], name: str = "suite.yml") -> Path:
@@ -69,12 +69,16 @@ def test_shipped_suites_load() -> None:
         suite = load_suite(name)
         assert suite.name == name and expand(suite)
     quick = load_suite("quick")
-    assert [e.id for e in quick.envs] == ["splitgym/FadingSplit-v0"]
+    assert [e.id for e in quick.envs] == ["splitgym/FadingSplit-v1"]
     assert {a.name for a in quick.agents} >= {"ppo", "random", "oracle"}
     fading = load_suite("fading", check_envs=False)
-    assert {e.id for e in fading.envs} == {
-        f"splitgym/FadingSplit-{s}-v0" for s in ("Pedestrian", "Vehicular", "BitFlip", "Llama7B")
-    }
+    assert [e.id for e in fading.envs] == [
+        f"splitgym/FadingSplit-{s}-v1"
+        for s in ("Pedestrian", "Vehicular", "TinyLlama", "Llama7B", "Reference")
+    ]
+    assert fading.seeds == (0, 1, 2, 3, 4) and {a.name for a in fading.agents} == {
+        "ppo", "maskable_ppo", "random", "edge_only", "device_only", "oracle"
+    }  # fmt: skip
 
 
 def test_unknown_suite_name() -> None:
@@ -93,11 +97,11 @@ def test_unknown_suite_name() -> None:
             r"unknown env ID 'splitgym/FadingSplit-v9'.*PaperSplit-v0",
         ),
         (
-            {"envs": [{"id": "splitgym/FadingSplit-v0", "kwarg": {}}]},
+            {"envs": [{"id": "splitgym/FadingSplit-v1", "kwarg": {}}]},
             r"envs\[0\]: unknown key 'kwarg' \(did you mean 'kwargs'\?\)",
         ),
         (
-            {"envs": [{"id": "splitgym/FadingSplit-v0", "kwargs": {"max_stepz": 3}}]},
+            {"envs": [{"id": "splitgym/FadingSplit-v1", "kwargs": {"max_stepz": 3}}]},
             r"unknown parameter 'max_stepz' \(did you mean 'max_steps'\?\)",
         ),
         (
@@ -124,7 +128,7 @@ def test_unknown_suite_name() -> None:
         ({"agents": [{"algo": "ppo"}, {"algo": "ppo"}]}, r"share the name\(s\) \['ppo'\]"),
         (
             {"agents": [{"algo": "ppo", "envs": ["Fadin"]}]},
-            r"names env 'Fadin'.*its envs: \['FadingSplit-v0'\]",
+            r"names env 'Fadin'.*its envs: \['FadingSplit-v1'\]",
         ),
         ({"seeds": [0, -1]}, r"seeds entry must be an integer >= 0, got -1"),
         ({"eval_episodes": 0}, r"eval_episodes must be an integer >= 1, got 0"),
@@ -158,13 +162,13 @@ def test_cells_record_everything(tiny: tuple[Path, Path]) -> None:
     _, out = tiny
     cells = out / "tiny" / "cells"
     assert sorted(p.stem for p in cells.glob("*.json")) == sorted(CELLS)
-    ppo = json.loads((cells / "FadingSplit-v0__ppo__s0.json").read_text())
+    ppo = json.loads((cells / "FadingSplit-v1__ppo__s0.json").read_text())
     assert ppo["kind"] == "algo" and ppo["timesteps"] == 256 and ppo["real_evaluations"] == 0
     assert len(ppo["episodes"]["return"]) == 2 and {"quality", "load", "latency_s"} <= set(ppo["episodes"])
     assert ppo["learning_curve"]["timesteps"] == [128, 256]
     assert Path(ppo["run"], "model.zip").is_file() and Path(ppo["run"]).is_relative_to(out / "tiny" / "runs")
     assert ppo["trace"]["level"] == "snr_db" and len(ppo["trace"]["x"]) == len(ppo["trace"]["split"]) == 40
-    random = json.loads((cells / "FadingSplit-v0__random__s0.json").read_text())
+    random = json.loads((cells / "FadingSplit-v1__random__s0.json").read_text())
     assert random["kind"] == "baseline" and random["learning_curve"] is None and random["wall_time_s"] > 0
     # Common random numbers: every agent faces the same episodes (same SNR sequence).
     assert random["episodes"]["snr_db"] == ppo["episodes"]["snr_db"]
@@ -184,12 +188,12 @@ def test_deleted_cell_is_redone_alone_and_identically(tiny: tuple[Path, Path], t
     copy = tmp_path / "out"
     shutil.copytree(out, copy)
     cells = copy / "tiny" / "cells"
-    target = cells / "FadingSplit-v0__ppo__s1.json"
+    target = cells / "FadingSplit-v1__ppo__s1.json"
     old = json.loads(target.read_text())
     target.unlink()
     before = _mtimes(cells)
     summary = run_suite(suite, copy, workers=1, progress=False)  # in this process, not a worker
-    assert summary.ran == ("FadingSplit-v0__ppo__s1",)
+    assert summary.ran == ("FadingSplit-v1__ppo__s1",)
     after = _mtimes(cells)
     assert {k: v for k, v in after.items() if k != target.name} == before
     new = json.loads(target.read_text())
@@ -204,7 +208,7 @@ def test_changed_cell_spec_is_redone(tiny: tuple[Path, Path], tmp_path: Path) ->
     data = {**TINY, "agents": [TINY["agents"][1], TINY["agents"][2]], "eval_episodes": 3}
     summary = run_suite(_write_suite(tmp_path, data), copy, workers=1, progress=False)
     assert len(summary.stale) == 4 and len(summary.ran) == 4
-    record = json.loads((copy / "tiny" / "cells" / "FadingSplit-v0__oracle__s0.json").read_text())
+    record = json.loads((copy / "tiny" / "cells" / "FadingSplit-v1__oracle__s0.json").read_text())
     assert len(record["episodes"]["return"]) == 3
 
 
@@ -229,23 +233,23 @@ def test_report_tables_and_plots(tiny: tuple[Path, Path]) -> None:
     report = report_suite(suite, out, n_boot=500)
     folder = out / "tiny" / "report"
     for name in (
-        "FadingSplit-v0.csv",
-        "FadingSplit-v0.md",
+        "FadingSplit-v1.csv",
+        "FadingSplit-v1.md",
         "results.csv",
         "README.md",
-        "FadingSplit-v0_learning_curves.png",
-        "FadingSplit-v0_split_vs_channel.png",
-        "FadingSplit-v0_quality_vs_load.png",
+        "FadingSplit-v1_learning_curves.png",
+        "FadingSplit-v1_split_vs_channel.png",
+        "FadingSplit-v1_quality_vs_load.png",
     ):
         assert (folder / name).is_file() and (folder / name).stat().st_size > 0, name
-    table = pd.read_csv(folder / "FadingSplit-v0.csv")
+    table = pd.read_csv(folder / "FadingSplit-v1.csv")
     assert list(table.columns) == list(COLUMNS)
     assert list(table["agent"]) == ["ppo", "random", "oracle"]
     assert (table["seeds"] == 2).all() and (table["note"] == "fewer than 5 seeds").all()
     cells = out / "tiny" / "cells"
     for _, row in table.iterrows():
         per_seed = [
-            json.loads((cells / f"FadingSplit-v0__{row['agent']}__s{s}.json").read_text())["episodes"][
+            json.loads((cells / f"FadingSplit-v1__{row['agent']}__s{s}.json").read_text())["episodes"][
                 "return"
             ]
             for s in (0, 1)
@@ -259,9 +263,9 @@ def test_report_tables_and_plots(tiny: tuple[Path, Path]) -> None:
     assert score["random"] == pytest.approx(0.0) and score["oracle"] == pytest.approx(1.0)
     assert table.loc[table["agent"] == "ppo", "timesteps"].item() == 256
     assert (table["real_evaluations"] == 0).all()
-    md = (folder / "FadingSplit-v0.md").read_text()
+    md = (folder / "FadingSplit-v1.md").read_text()
     assert "IQM [95% CI]" in md and "Fewer than 5 seeds" in md
-    assert report.tables["FadingSplit-v0"]["iqm"].tolist() == pytest.approx(table["iqm"].tolist())
+    assert report.tables["FadingSplit-v1"]["iqm"].tolist() == pytest.approx(table["iqm"].tolist())
 
 
 def test_report_without_cells(tmp_path: Path) -> None:
@@ -290,7 +294,7 @@ def test_ray_missing_is_a_config_error(
     suite, out = tiny
     copy = tmp_path / "out"
     shutil.copytree(out, copy)
-    (copy / "tiny" / "cells" / "FadingSplit-v0__random__s0.json").unlink()
+    (copy / "tiny" / "cells" / "FadingSplit-v1__random__s0.json").unlink()
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError
     with pytest.raises(ConfigError, match=r"pip install splitgym\[ray\]"):
         run_suite(suite, copy, backend="ray")
@@ -304,7 +308,7 @@ def test_ray_unreachable_address_loses_nothing(tiny: tuple[Path, Path], tmp_path
     suite, out = tiny
     copy = tmp_path / "out"
     shutil.copytree(out, copy)
-    (copy / "tiny" / "cells" / "FadingSplit-v0__random__s0.json").unlink()
+    (copy / "tiny" / "cells" / "FadingSplit-v1__random__s0.json").unlink()
     before = _mtimes(copy / "tiny" / "cells")
     with pytest.raises(ConfigError, match=r"Ray address '127\.0\.0\.1:1' is unreachable"):
         run_suite(suite, copy, backend="ray", address="127.0.0.1:1")
@@ -328,8 +332,8 @@ def test_ray_backend_matches_local(
     finally:
         ray.shutdown()
     assert sorted(summary.ran) == sorted(CELLS)
-    local = report_suite(suite, out, n_boot=200).tables["FadingSplit-v0"]
-    remote = report_suite(suite, tmp_path / "ray", n_boot=200).tables["FadingSplit-v0"]
+    local = report_suite(suite, out, n_boot=200).tables["FadingSplit-v1"]
+    remote = report_suite(suite, tmp_path / "ray", n_boot=200).tables["FadingSplit-v1"]
     pd.testing.assert_frame_equal(local.drop(columns="wall_time_s"), remote.drop(columns="wall_time_s"))
 
 

@@ -74,7 +74,7 @@ def test_envs_lists_every_id_with_a_summary(capsys: pytest.CaptureFixture[str]) 
             "paper_mb does not run on splitgym/PaperSplit-v0",
         ),
         (
-            ["train", "--env", "splitgym/FadingSplit-v0", "--algo", "edge_only", "--hyperparams", "x:1"],
+            ["train", "--env", "splitgym/FadingSplit-v1", "--algo", "edge_only", "--hyperparams", "x:1"],
             "baseline 'edge_only' takes no hyperparameters",
         ),
         (
@@ -114,14 +114,14 @@ def test_envs_lists_every_id_with_a_summary(capsys: pytest.CaptureFixture[str]) 
         (["benchmark", "nope"], "invalid choice: 'nope'"),
         (["benchmark", "perf", "--env", "splitgym/Fading-v0"], "unknown env ID 'splitgym/Fading-v0'"),
         (
-            ["train", "--env", "splitgym/FadingSplit-v0", "--algo", "ppo", "--env-kwargs", "device:iphone"],
+            ["train", "--env", "splitgym/FadingSplit-v1", "--algo", "ppo", "--env-kwargs", "device:iphone"],
             "device must be one of .*'raspberry-pi-5'",
         ),
         (
             [
                 "train",
                 "--env",
-                "splitgym/FadingSplit-v0",
+                "splitgym/FadingSplit-v1",
                 "--algo",
                 "ppo",
                 "--env-kwargs",
@@ -130,7 +130,7 @@ def test_envs_lists_every_id_with_a_summary(capsys: pytest.CaptureFixture[str]) 
             "scenario 'Cycling' is unknown.*'Pedestrian'",
         ),
         (
-            ["train", "--env", "splitgym/FadingSplit-v0", "--algo", "ppo", "--env-kwargs", "deadline_s:0"],
+            ["train", "--env", "splitgym/FadingSplit-v1", "--algo", "ppo", "--env-kwargs", "deadline_s:0"],
             "deadline_s must be > 0",
         ),
         (
@@ -224,10 +224,10 @@ def test_a_corrupt_run_folder_is_a_clear_error(in_tmp: Path, capsys: pytest.Capt
 def test_maskable_ppo_trains_on_a_fading_scenario_and_evaluates_against_its_baselines(
     in_tmp: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    args = ["train", "--env", "splitgym/FadingSplit-Llama7B-v0", "--algo", "maskable_ppo", "-n", "1024"]
+    args = ["train", "--env", "splitgym/FadingSplit-Llama7B-v1", "--algo", "maskable_ppo", "-n", "1024"]
     code = main([*args, "--hyperparams", "n_steps:128", "batch_size:64", "--eval-episodes", "2"])
     assert code == 0
-    run = in_tmp / "runs" / "maskable_ppo" / "FadingSplit-Llama7B-v0_1"
+    run = in_tmp / "runs" / "maskable_ppo" / "FadingSplit-Llama7B-v1_1"
     config = yaml.safe_load((run / "config.yml").read_text())
     assert config["env_config"]["model"] == "llama2-7b" and config["hyperparams"]["n_envs"] == 4
     capsys.readouterr()
@@ -248,15 +248,10 @@ def test_benchmark_perf_prints_the_ratios_and_saves_them(
     out = capsys.readouterr().out
     assert "CartPole-v1" in out and "SyncVectorEnv" in out and "machine:" in out
     frame = pd.read_csv(in_tmp / "perf" / "perf.csv")
-    # --quick: no live LLM; v0 then v1 (env step, vector env)
-    assert list(frame["name"]) == [
-        "env step",
-        "vector env",
-        "PPO throughput",
-        "PPO on vector env",
-        "env step",
-        "vector env",
-    ]
+    # --quick: no live LLM; splitgym/FadingSplit-v1
+    assert list(frame["name"]) == ["env step", "vector env", "PPO throughput", "PPO on vector env"]
+    assert set(frame["ours"]) >= {"splitgym/FadingSplit-v1", "native x4096"}
+    assert frame.loc[frame["name"] == "vector env", "target"].item() == "native >= 2e+06 steps/s at 4096 envs"
     assert (frame["ratio"] > 0).all()
     np.testing.assert_allclose(frame["ratio"], frame["ours_value"] / frame["reference_value"], rtol=1e-9)
     record = yaml.safe_load((in_tmp / "perf" / "perf.json").read_text())

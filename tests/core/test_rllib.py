@@ -18,8 +18,8 @@ def test_every_id_is_registered_with_a_working_creator() -> None:
     names = register_with_ray(register=lambda name, creator: seen.__setitem__(name, creator))
     assert set(names) == set(seen) == {*splitgym.env_ids(), "splitgym"}
     assert len(names) == len(splitgym.env_ids()) + 1
-    env = seen["splitgym/FadingSplit-v0"]({"scenario": "Vehicular"})  # RLlib passes env_config
-    assert env.spec is not None and env.spec.id == "splitgym/FadingSplit-v0"
+    env = seen["splitgym/FadingSplit-v1"]({"scenario": "Vehicular"})  # RLlib passes env_config
+    assert env.spec is not None and env.spec.id == "splitgym/FadingSplit-v1"
     assert env.spec.kwargs["scenario"] == "Vehicular"  # the registry default is Pedestrian
     obs, _ = env.reset(seed=0)
     assert env.observation_space.contains(obs)
@@ -40,7 +40,7 @@ def test_the_generic_creator_and_bad_input() -> None:
     with pytest.raises(ConfigError, match="ids: 'CartPole-v1' is not a splitgym environment"):
         register_with_ray(["CartPole-v1"], register=lambda *_: None)
     with pytest.raises(UnknownParameterError):
-        make_env("splitgym/FadingSplit-v0", {"no_such_parameter": 1})
+        make_env("splitgym/FadingSplit-v1", {"no_such_parameter": 1})
 
 
 def test_creator_survives_pickling_to_a_worker() -> None:
@@ -70,10 +70,10 @@ def test_rllib_ppo_two_env_runners_two_iterations() -> None:
 
     ray.init(num_cpus=3, include_dashboard=False, ignore_reinit_error=True)
     try:
-        register_with_ray(["splitgym/FadingSplit-v0"])
+        register_with_ray(["splitgym/FadingSplit-v1"])
         config = (
             PPOConfig()
-            .environment("splitgym/FadingSplit-v0", env_config={"scenario": "Vehicular"})
+            .environment("splitgym/FadingSplit-v1", env_config={"scenario": "Vehicular"})
             .env_runners(num_env_runners=2, rollout_fragment_length=100)
             .training(train_batch_size_per_learner=400, minibatch_size=100, num_epochs=1)
         )

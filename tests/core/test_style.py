@@ -50,9 +50,11 @@ def test_every_shipped_suite_has_distinct_styles(path: Path) -> None:
 
 def test_words_not_ids() -> None:
     assert (
-        env_title("splitgym/FadingSplit-Pedestrian-v0") == "Fading channel, Pedestrian scenario (version 0)"
+        env_title("splitgym/FadingSplit-Pedestrian-v1") == "Fading channel, Pedestrian scenario (version 1)"
     )
-    assert env_title("FadingSplit-v0") == "Fading channel (version 0)"
+    assert env_title("FadingSplit-v1") == "Fading channel (version 1)"
+    assert env_title("splitgym/FadingSplit-Llama7B-v1") == "Fading channel, Llama-2-7B (version 1)"
+    assert env_title("FadingSplit-Reference-v1") == "Fading channel, reference LLM (version 1)"
     assert env_title("PaperSplitDirect-v0") == "Paper environment A (version 0)"
     assert method_label("maskable_ppo") == "MaskablePPO"
     assert method_label("edge_only") == "edge only"
@@ -76,10 +78,10 @@ def test_check_figure_finds_what_a_reviewer_objects_to(tmp_path: Path) -> None:
     good = _figure("Fading channel: learning curves", "steps (count)", "return (dimensionless)", True)
     assert check_figure(good) == []
     assert save_figure(good, tmp_path / "good.png").stat().st_size > 1000
-    bad = _figure("reference_erasure on FadingSplit-v0", "steps", "return (dimensionless)", False)
+    bad = _figure("reference_erasure on FadingSplit-v1", "steps", "return (dimensionless)", False)
     problems = check_figure(bad)
     assert any("'reference_erasure'" in p for p in problems)
-    assert any("'FadingSplit-v0'" in p for p in problems)
+    assert any("'FadingSplit-v1'" in p for p in problems)
     assert any("x axis label 'steps' names no unit" in p for p in problems)
     assert any("legend" in p for p in problems)
     with pytest.raises(ValueError, match=r"bad\.png is not paper-ready"):

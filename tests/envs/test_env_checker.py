@@ -15,7 +15,7 @@ import splitgym
 
 IDS = [
     i for i in splitgym.env_ids() if i.startswith("splitgym/PaperSplit")
-]  # the paper envs; fading: test_fading_env.py
+]  # the paper envs; v1 fading: test_split_world.py, test_split_state.py
 
 
 @pytest.mark.parametrize("env_id", IDS)

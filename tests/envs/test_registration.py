@@ -16,23 +16,25 @@ IDS = splitgym.env_ids()
 
 
 def test_every_id_is_registered_with_a_string_entry_point() -> None:
-    fading = [f"splitgym/FadingSplit-{s}-v0" for s in ("Pedestrian", "Vehicular", "BitFlip", "Llama7B")]
-    v1 = [
-        f"splitgym/FadingSplit-{s}-v1"
-        for s in ("Pedestrian", "Vehicular", "TinyLlama", "Llama7B", "Reference", "Session", "Stateless")
-    ]
+    from splitgym.registration import V1_SCENARIOS
+
+    scenarios = ("Pedestrian", "Vehicular", "TinyLlama", "Llama7B", "Reference", "Session", "Stateless")
+    assert set(scenarios) <= set(V1_SCENARIOS)
+    v1 = [f"splitgym/FadingSplit-{s}-v1" for s in V1_SCENARIOS]
     assert [
         "splitgym/PaperSplit-v0",
         "splitgym/PaperSplitDirect-v0",
-        "splitgym/FadingSplit-v0",
-        *fading,
-        "splitgym/CompressedSplit-v0",
+        "splitgym/CompressedSplit-v1",
         "splitgym/FadingSplit-v1",
         *v1,
     ] == IDS
     for env_id in IDS:
         spec = gym.spec(env_id)
         assert isinstance(spec.entry_point, str) and spec.entry_point.startswith("splitgym.envs.")
+    # The v0 fading family is retired: none of its IDs is registered.
+    assert not [i for i in gym.registry if i.startswith("splitgym/FadingSplit") and i.endswith("-v0")]
+    with pytest.raises(gym.error.Error, match="FadingSplit"):
+        gym.make("splitgym/FadingSplit-v0")
 
 
 def test_registration_is_idempotent(recwarn: pytest.WarningsRecorder) -> None:
@@ -44,7 +46,7 @@ def test_registration_is_idempotent(recwarn: pytest.WarningsRecorder) -> None:
 def test_import_does_not_load_torch_or_the_envs() -> None:
     code = (
         "import sys, splitgym; print('torch' in sys.modules, 'splitgym.envs.paper' in sys.modules, "
-        "'splitgym.envs.fading.env' in sys.modules)"
+        "'splitgym.envs.split.env' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd="/")
     assert out.stdout.split() == ["False", "False", "False"]
@@ -84,7 +86,7 @@ def test_an_unknown_keyword_is_both_a_config_error_and_a_type_error() -> None:
 
     from splitgym.errors import ConfigError, UnknownParameterError
 
-    for env_id in ("splitgym/PaperSplit-v0", "splitgym/FadingSplit-v0", "splitgym/CompressedSplit-v0"):
+    for env_id in ("splitgym/PaperSplit-v0", "splitgym/FadingSplit-v1", "splitgym/CompressedSplit-v1"):
         with pytest.raises(TypeError, match="unknown parameter 'nonsense'") as info:
             gym.make(env_id, nonsense=1)
         assert isinstance(info.value, ConfigError) and isinstance(info.value, UnknownParameterError)

@@ -105,9 +105,9 @@ def test_battery_is_drawn_by_exactly_the_energy_in_info() -> None:
     for i in range(200):
         _, _, terminated, truncated, info = env.step(MID if i % 2 else 0)
         soc -= info["energy_j"] / cap_j
-        assert info["battery_soc"] == pytest.approx(soc, abs=1e-12)
+        assert info["battery_soc"] == pytest.approx(max(soc, 0.0), abs=1e-12)  # clipped at 0 (Battery)
         if terminated:
-            assert soc <= 0.0 and not truncated
+            assert soc <= 0.0 and info["battery_soc"] == 0.0 and not truncated
             break
     else:
         pytest.fail("a 10 mWh battery should deplete within 200 requests")
@@ -155,7 +155,7 @@ def test_actions_change_later_rewards_except_in_stateless_scenarios(env_id: str)
         not scenario_config(scenario if scenario in SCENARIOS else "Pedestrian").state
         and "Stateless" not in env_id
     ):
-        pytest.xfail("legacy v1 scenario still stateless: the native vector env does not batch the state yet")
+        pytest.xfail("legacy v1 scenario without sequential state: past actions do not matter there")
     envs = [gym.make(env_id, **SMALL).unwrapped for _ in range(2)]
     for e in envs:
         e.reset(seed=5)
@@ -198,10 +198,21 @@ def test_bad_state_input_names_the_parameter(override: dict[str, Any], name: str
         gym.make("splitgym/FadingSplit-Session-v1", **override)
 
 
-def test_the_native_vector_env_refuses_state() -> None:
-    with pytest.raises(ConfigError, match="state"):
-        gym.make_vec("splitgym/FadingSplit-v1", num_envs=2, vectorization_mode="vector_entry_point",
-                     state=("queue",))  # fmt: skip
+def test_the_native_vector_env_accepts_state() -> None:
+    from splitgym.envs.split.vector import FadingSplitV1VectorEnv
+
+    envs = gym.make_vec("splitgym/FadingSplit-v1", num_envs=2, vectorization_mode="vector_entry_point",
+                        state=("queue",), **SMALL)  # fmt: skip
+    single = FadingSplitV1Env("Pedestrian", state=("queue",), **SMALL)
+    assert isinstance(envs, FadingSplitV1VectorEnv)
+    assert envs.single_observation_space == single.observation_space  # the queue's two features appended
+    obs, _ = envs.reset(seed=0)
+    _, _, _, _, info = envs.step(np.full(2, MID))
+    assert envs.observation_space.contains(obs) and info["wait_s"].shape == (2,)
+    session = gym.make_vec(
+        "splitgym/FadingSplit-Session-v1", num_envs=2, vectorization_mode="vector_entry_point"
+    )
+    assert isinstance(session, FadingSplitV1VectorEnv) and session.session is not None
 
 
 def test_a_clone_is_independent_and_the_planner_reduces_to_the_myopic_rule() -> None:

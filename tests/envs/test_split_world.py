@@ -421,3 +421,57 @@ def test_physics_report_has_15_rows_all_within_tolerance(tmp_path: Any) -> None:
     assert (table["ok"] == "yes").all(), table[table["ok"] != "yes"][["quantity", "ours", "reference"]]
     csv, md = write_physics(tmp_path)
     assert csv.read_text().count("\n") == len(table) + 1 and "| quantity" in md.read_text()
+
+
+# -- actions, observation modes, vector infos ------------------------------------------------------------
+@pytest.mark.parametrize("action", [1.7, "1", True, None, [1, 2], np.array([[1]]), np.array(1.0), 99, -1])
+def test_single_env_refuses_a_bad_action(action: Any) -> None:
+    env = gym.make("splitgym/FadingSplit-Reference-v1", **SMALL)
+    env.reset(seed=0)
+    with pytest.raises(gym.error.InvalidAction, match="action must be an integer"):
+        env.step(action)
+
+
+@pytest.mark.parametrize(
+    "actions", [np.ones((2, 2), dtype=np.int64), np.ones(4), np.ones(4, dtype=bool), np.full(4, 13), [1, 2]]
+)
+def test_vector_env_refuses_bad_actions_without_reshaping_or_casting(actions: Any) -> None:
+    envs = gym.make_vec("splitgym/FadingSplit-Reference-v1", num_envs=4, vectorization_mode="vector_entry_point",
+                        **SMALL)  # fmt: skip
+    envs.reset(seed=0)
+    with pytest.raises(gym.error.InvalidAction, match="actions must"):
+        envs.step(actions)
+
+
+def test_vector_infos_count_the_step_like_single_envs() -> None:
+    envs = gym.make_vec("splitgym/FadingSplit-Reference-v1", num_envs=3, vectorization_mode="vector_entry_point",
+                        **SMALL)  # fmt: skip
+    envs.reset(seed=0)
+    for i in range(1, 4):
+        _, _, _, _, info = envs.step(np.full(3, 6))
+        np.testing.assert_array_equal(info["step"], [i, i, i])
+
+
+def test_dict_observation_mode_carries_the_mask_and_passes_the_checker() -> None:
+    env = gym.make("splitgym/FadingSplit-Reference-v1", observation_mode="dict", **SMALL)
+    obs, info = env.reset(seed=0)
+    assert set(obs) == {"observation", "action_mask"} and env.observation_space.contains(obs)
+    np.testing.assert_array_equal(obs["action_mask"], info["action_mask"].astype(obs["action_mask"].dtype))
+    assert not obs["action_mask"][0]  # min_split 1: the raw prompt never leaves the device
+    box = gym.make("splitgym/FadingSplit-Reference-v1", **SMALL)
+    box_obs, _ = box.reset(seed=0)
+    np.testing.assert_array_equal(obs["observation"], box_obs)
+    obs, *_ = env.step(6)
+    assert env.observation_space.contains(obs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        gym_check_env(
+            gym.make("splitgym/FadingSplit-Reference-v1", observation_mode="dict", **SMALL).unwrapped
+        )
+    with pytest.raises(ConfigError, match="observation_mode"):
+        gym.make("splitgym/FadingSplit-Reference-v1", observation_mode="image")
+
+
+def test_cqi_history_of_zero_is_a_clear_error() -> None:
+    with pytest.raises(ConfigError, match="cqi_history"):
+        scenario_config("Reference", cqi_history=0)
