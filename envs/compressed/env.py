@@ -236,12 +236,7 @@ class CompressedSplitEnv(FadingSplitV1Env):
             "step": step,
         }  # fmt: skip
         self.last_info = info
-        if t + 1 >= self._block_len:
-            self._next_block()
-            obs = self._obs[0, 0].copy()
-        else:
-            self._t = t + 1
-            obs = self._obs[t + 1, col].copy()
+        obs = self._next_obs(t, col)
         H = self._cqi_h  # what this request left: CQI reports, TTFT, total, split, budget, mode
         obs[1 : H + 1] = self._cqi_obs[lane]
         obs[H + 1] = min(ttft * self._k_ttft, 1.0)

@@ -235,37 +235,15 @@ class FadingSplitV1Env(gym.Env[NDArray[np.float32], np.int64]):
         k = discrete_action(action, self.num_layers + 1)
         if self.session is not None:
             return self._step_state(k, t, col)
-        fallback, base, x_d, x_e, tx_w, snr, dist, los, ptx, prompt, u_d, u_e = self._c_rows[t]
+        row = self._c_rows[t]
+        fallback, base, x_d, x_e, tx_w = row[:5]
         split = fallback[k]
         lane = base + self._slot_list[split]
         values = self.world.evaluate_lane(lane, split, x_d, x_e, tx_w)
-        (
-            reward, r_inv, quality, score, ttft, tbt, total, energy, e_modem, load, lateness, outage,
-            r_q, r_l, r_e, r_load,
-        ) = values  # fmt: skip
-        w_q, w_l, w_e, w_load, w_inv = self._weights
-        self._step = step = self._step + 1
-        invalid = split != k
-        if invalid:
-            reward -= self._w_invalid
-            r_inv = -self._w_invalid
-        info = {
-            "reward": reward, "r_invalid": r_inv, "quality": quality, "quality_score": score, "ttft_s": ttft,
-            "tbt_s": tbt, "latency_s": total, "energy_j": energy, "energy_modem_j": e_modem, "load": load,
-            "lateness": lateness, "outage": outage > 0.0, "r_quality": r_q, "r_latency": r_l,
-            "r_energy": r_e, "r_load": r_load, "snr_db": snr, "distance_m": dist, "los": los > 0.0,
-            "tx_power_dbm": ptx, "prompt_tokens": prompt, "device_load": u_d, "edge_load": u_e,
-            "w_quality": w_q, "w_latency": w_l, "w_energy": w_e, "w_load": w_load, "w_invalid": w_inv,
-            "split": split, "requested_split": k, "invalid": invalid, "quality_source": self.quality_source,
-            "step": step, "quality_level": self._level_packed[lane],
-        }  # fmt: skip
+        info = self._request_info(values, row, k, split, lane)
+        reward, ttft, total = info["reward"], values[4], values[6]
         self.last_info = info
-        if t + 1 >= self._block_len:
-            self._next_block()
-            obs = self._obs[0, 0].copy()
-        else:
-            self._t = t + 1
-            obs = self._obs[t + 1, col].copy()
+        obs = self._next_obs(t, col)
         H = self._cqi_h  # what this request left: CQI reports, TTFT, total, split
         obs[1 : H + 1] = self._cqi_obs[lane]
         x = ttft * self._k_ttft
@@ -276,7 +254,40 @@ class FadingSplitV1Env(gym.Env[NDArray[np.float32], np.int64]):
         if self._t == 0:
             self._obs[0, 0] = obs
         info["action_mask"] = self._masks[self._c_level[self._t]].copy()
-        return obs, reward, False, step >= self._max_steps, info
+        return obs, reward, False, self._step >= self._max_steps, info
+
+    def _request_info(self, values: list[float], row: Any, k: int, split: int, lane: int) -> dict[str, Any]:
+        """The ``info`` of a request: :meth:`SplitWorld.evaluate_lane`'s ``values`` (``w_invalid`` charged
+        when ``split != k``), the request's conditions (``row`` of the block), weights, split and step."""
+        (
+            reward, r_inv, quality, score, ttft, tbt, total, energy, e_modem, load, lateness, outage,
+            r_q, r_l, r_e, r_load,
+        ) = values  # fmt: skip
+        _, _, _, _, _, snr, dist, los, ptx, prompt, u_d, u_e = row
+        w_q, w_l, w_e, w_load, w_inv = self._weights
+        self._step = step = self._step + 1
+        invalid = split != k
+        if invalid:
+            reward -= self._w_invalid
+            r_inv = -self._w_invalid
+        return {
+            "reward": reward, "r_invalid": r_inv, "quality": quality, "quality_score": score, "ttft_s": ttft,
+            "tbt_s": tbt, "latency_s": total, "energy_j": energy, "energy_modem_j": e_modem, "load": load,
+            "lateness": lateness, "outage": outage > 0.0, "r_quality": r_q, "r_latency": r_l,
+            "r_energy": r_e, "r_load": r_load, "snr_db": snr, "distance_m": dist, "los": los > 0.0,
+            "tx_power_dbm": ptx, "prompt_tokens": prompt, "device_load": u_d, "edge_load": u_e,
+            "w_quality": w_q, "w_latency": w_l, "w_energy": w_e, "w_load": w_load, "w_invalid": w_inv,
+            "split": split, "requested_split": k, "invalid": invalid, "quality_source": self.quality_source,
+            "step": step, "quality_level": self._level_packed[lane],
+        }  # fmt: skip
+
+    def _next_obs(self, t: int, col: int) -> NDArray[np.float32]:
+        """A copy of the next request's precomputed observation (a new block when this one is used up)."""
+        if t + 1 >= self._block_len:
+            self._next_block()
+            return self._obs[0, 0].copy()
+        self._t = t + 1
+        return self._obs[t + 1, col].copy()
 
     # -- the stateful step (issue 13) ------------------------------------------------------------------
     def _executed(self, k: int, mask: NDArray[np.bool_]) -> int:
@@ -304,49 +315,30 @@ class FadingSplitV1Env(gym.Env[NDArray[np.float32], np.int64]):
         """The stateful step: :meth:`_outcome` and the state's commit, inlined (one pass, Python floats)."""
         session = self.session
         assert session is not None
-        _, base, x_d, x_e, tx_w, snr, dist, los, ptx, prompt, u_d, u_e = self._c_rows[t]
+        row = self._c_rows[t]
+        _, base, x_d, x_e, tx_w = row[:5]
         level = self._c_level[t]
         split = self._nearest_now[k]
         lane = base + self._slot_list[split]
         stretch, extra_s, extra_j, wait, promo, kv_bytes, kv_s = session.inputs(
             split, level, lane // self._pool_div, tx_w
         )
-        (
-            reward, r_inv, quality, score, ttft, tbt, total, energy, e_modem, load, lateness, outage,
-            r_q, r_l, r_e, r_load,
-        ) = self.world.evaluate_lane(
-            lane, split, (1.0 + x_d) * stretch - 1.0, x_e, tx_w, extra_s, extra_j
+        x_d = (1.0 + x_d) * stretch - 1.0
+        values = self.world.evaluate_lane(lane, split, x_d, x_e, tx_w, extra_s, extra_j)
+        info = self._request_info(values, row, k, split, lane)
+        reward = info["reward"]
+        ttft, total, energy, e_modem, outage = values[4], values[6], values[7], values[8], values[11]
+        info.update(
+            arrival_s=session._arrivals[0], start_s=session.start_s, wait_s=wait, promotion_s=promo,
+            radio_gap_s=session.start_s - session.radio_end_s, kv_bytes=kv_bytes, kv_move_s=kv_s,
+            kv_from_split=session.kv_split, context_tokens=session.context, clock_scale=1.0 / stretch,
+            die_c=session.die_c, skin_c=session.skin_c,
         )  # fmt: skip
-        invalid = split != k
-        if invalid:
-            reward -= self._w_invalid
-            r_inv = -self._w_invalid
-        w_q, w_l, w_e, w_load, w_inv = self._weights
-        self._step = step = self._step + 1
-        info = {
-            "reward": reward, "r_invalid": r_inv, "quality": quality, "quality_score": score, "ttft_s": ttft,
-            "tbt_s": tbt, "latency_s": total, "energy_j": energy, "energy_modem_j": e_modem, "load": load,
-            "lateness": lateness, "outage": outage > 0.0, "r_quality": r_q, "r_latency": r_l,
-            "r_energy": r_e, "r_load": r_load, "snr_db": snr, "distance_m": dist, "los": los > 0.0,
-            "tx_power_dbm": ptx, "prompt_tokens": prompt, "device_load": u_d, "edge_load": u_e,
-            "w_quality": w_q, "w_latency": w_l, "w_energy": w_e, "w_load": w_load, "w_invalid": w_inv,
-            "split": split, "requested_split": k, "invalid": invalid, "quality_source": self.quality_source,
-            "step": step, "quality_level": self._level_packed[lane],
-            "arrival_s": session._arrivals[0], "start_s": session.start_s, "wait_s": wait,
-            "promotion_s": promo, "radio_gap_s": session.start_s - session.radio_end_s, "kv_bytes": kv_bytes,
-            "kv_move_s": kv_s, "kv_from_split": session.kv_split, "context_tokens": session.context,
-            "clock_scale": 1.0 / stretch, "die_c": session.die_c, "skin_c": session.skin_c,
-        }  # fmt: skip
         service = total if outage > 0.0 else total - wait
         depleted = session.advance(split, level, service, energy - e_modem, energy, split < self.num_layers)
         info["battery_soc"] = session.soc
         self.last_info = info
-        if t + 1 >= self._block_len:
-            self._next_block()
-            obs = self._obs[0, 0].copy()
-        else:
-            self._t = t + 1
-            obs = self._obs[t + 1, col].copy()
+        obs = self._next_obs(t, col)
         H = self._cqi_h  # what this request left: CQI reports, TTFT, total, split; then the state
         obs[1 : H + 1] = self._cqi_obs[lane]
         x = ttft * self._k_ttft
@@ -359,7 +351,7 @@ class FadingSplitV1Env(gym.Env[NDArray[np.float32], np.int64]):
         mask, self._nearest_now = session.allowed(self._c_level[self._t])
         self._mask_now = mask
         info["action_mask"] = mask.copy()
-        truncated = (step >= self._max_steps or session.exhausted) and not depleted
+        truncated = (self._step >= self._max_steps or session.exhausted) and not depleted
         return obs, reward, depleted, truncated, info
 
     # -- extras --------------------------------------------------------------------------------------
