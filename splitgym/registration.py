@@ -53,9 +53,9 @@ V1_SCENARIOS = {
     "Session": "Pedestrian with every state component: arrivals + queue, heat, battery, RRC, KV cache",
     "Stateless": "Pedestrian without sequential state: each request independent of the actions before it",
 }
-# v1 scenarios with sequential state: the native vector env does not batch the state components yet, so
-# gym.make_vec falls back to the synchronous vector env for them.
-_V1_STATEFUL = ()
+# v1 scenarios without a native vector env (gym.make_vec falls back to the synchronous one): none, since
+# the native vector env batches the state components (envs/split/vector_state.py).
+_V1_STATEFUL: tuple[str, ...] = ()
 
 
 def _v1_entries() -> tuple[EnvEntry, ...]:

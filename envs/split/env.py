@@ -285,9 +285,11 @@ class FadingSplitV1Env(gym.Env[NDArray[np.float32], np.int64]):
         """A copy of the next request's precomputed observation (a new block when this one is used up)."""
         if t + 1 >= self._block_len:
             self._next_block()
-            return self._obs[0, 0].copy()
-        self._t = t + 1
-        return self._obs[t + 1, col].copy()
+            t, col = -1, 0
+        else:
+            self._t = t + 1
+        obs: NDArray[np.float32] = self._obs[t + 1, col].copy()
+        return obs
 
     # -- the stateful step (issue 13) ------------------------------------------------------------------
     def _executed(self, k: int, mask: NDArray[np.bool_]) -> int:

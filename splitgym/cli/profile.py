@@ -105,7 +105,9 @@ def add_parser(sub: Any, parser_class: type[argparse.ArgumentParser]) -> None:
     b.add_argument(
         "--model", default="reference", help="'reference' or a local Hugging Face checkpoint folder"
     )
-    b.add_argument("--operator", default="erasure", help="erasure, fading, bitflip, activation, analog or uncoded")
+    b.add_argument(
+        "--operator", default="erasure", help="erasure, fading, bitflip, activation, analog or uncoded"
+    )
     b.add_argument("--param", nargs="*", metavar="KEY:VALUE", help="operator parameters, e.g. m:1 dtype:int8")
     b.add_argument("--levels", nargs="+", type=float, help="channel levels (default per operator)")
     b.add_argument("--repeats", type=positive_int, default=3)
