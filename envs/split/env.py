@@ -181,15 +181,15 @@ class FadingSplitV1Env(gym.Env[NDArray[np.float32], np.int64]):
         self._c_xd: list[float] = self._x_d[:, col].tolist()
         self._c_xe: list[float] = self._x_e[:, col].tolist()
         self._c_txw: list[float] = self._tx_w[:, col].tolist()
-        self._c_steps: list[list[float]] = self._step_rows[:, col].tolist()
         fb = self._fallback
-        # One tuple per request of the episode: what a stateless step reads (fewer lookups per step).
-        self._c_rows = [
-            (fb[lv], base, xd, xe, txw, *st)
-            for lv, base, xd, xe, txw, st in zip(
-                self._c_level, self._c_lane, self._c_xd, self._c_xe, self._c_txw, self._c_steps, strict=True
+        # One tuple per request of the episode: what a stateless step reads (fewer lookups per step); built
+        # by zip in C (the per-step columns as lists), not a Python loop.
+        self._c_rows = list(
+            zip(
+                map(fb.__getitem__, self._c_level), self._c_lane, self._c_xd, self._c_xe, self._c_txw,
+                *self._step_rows[:, col].T.tolist(), strict=True,
             )
-        ]
+        )  # fmt: skip
 
     # -- Gymnasium API -------------------------------------------------------------------------------
     def reset(
@@ -221,20 +221,21 @@ class FadingSplitV1Env(gym.Env[NDArray[np.float32], np.int64]):
     def step(
         self, action: np.int64 | int
     ) -> tuple[NDArray[np.float32], SupportsFloat, bool, bool, dict[str, Any]]:
-        if self._dict:
-            obs, reward, terminated, truncated, info = self._step_box(action)
-            return with_mask(obs, info["action_mask"]), reward, terminated, truncated, info  # type: ignore[return-value]
-        return self._step_box(action)
-
-    def _step_box(
-        self, action: np.int64 | int
-    ) -> tuple[NDArray[np.float32], SupportsFloat, bool, bool, dict[str, Any]]:
         t, col = self._t, self._col
         if col < 0:
             raise gym.error.ResetNeeded("call reset() before step()")
-        k = discrete_action(action, self.num_layers + 1)
+        kind = type(action)
+        if kind is np.int64 or kind is int:  # the common case, checked without a call
+            k = int(action)  # type: ignore[arg-type]
+            if not 0 <= k <= self.num_layers:
+                discrete_action(k, self.num_layers + 1)  # raises the one InvalidAction message
+        else:
+            k = discrete_action(action, self.num_layers + 1)
         if self.session is not None:
-            return self._step_state(k, t, col)
+            obs, reward, terminated, truncated, info = self._step_state(k, t, col)
+            if self._dict:
+                return with_mask(obs, info["action_mask"]), reward, terminated, truncated, info  # type: ignore[return-value]
+            return obs, reward, terminated, truncated, info
         row = self._c_rows[t]
         fallback, base, x_d, x_e, tx_w = row[:5]
         split = fallback[k]
@@ -253,7 +254,9 @@ class FadingSplitV1Env(gym.Env[NDArray[np.float32], np.int64]):
         obs[self._prev_col] = self._split_frac[split]
         if self._t == 0:
             self._obs[0, 0] = obs
-        info["action_mask"] = self._masks[self._c_level[self._t]].copy()
+        info["action_mask"] = mask = self._masks[self._c_level[self._t]].copy()
+        if self._dict:
+            return with_mask(obs, mask), reward, False, self._step >= self._max_steps, info  # type: ignore[return-value]
         return obs, reward, False, self._step >= self._max_steps, info
 
     def _request_info(self, values: list[float], row: Any, k: int, split: int, lane: int) -> dict[str, Any]:
