@@ -226,7 +226,7 @@ class FadingSplitV1Env(gym.Env[NDArray[np.float32], np.int64]):
             raise gym.error.ResetNeeded("call reset() before step()")
         kind = type(action)
         if kind is np.int64 or kind is int:  # the common case, checked without a call
-            k = int(action)  # type: ignore[arg-type]
+            k = int(action)
             if not 0 <= k <= self.num_layers:
                 discrete_action(k, self.num_layers + 1)  # raises the one InvalidAction message
         else:
