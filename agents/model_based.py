@@ -307,7 +307,7 @@ class _ModelBasedAgent:
             raise ConfigError(
                 f"{self.env_id} reads a proxy quality profile (another model's, at the same relative depth); "
                 "the model-based agents learn a model's own profile: use a scenario on the reference model "
-                "(FadingSplit-Reference-v1, -Analog-v1, -Uncoded-v1) or give quality_profile"
+                "(FadingSplit-Reference-Stateless-v1, -Analog-v1, -Uncoded-v1) or give quality_profile"
             )
         if real_model is None:
             real_model = table.model

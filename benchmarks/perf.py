@@ -21,7 +21,7 @@
   environments against ``SyncVectorEnv`` over single environments of the same ID (the Python loop it
   replaces). ``ratio = native / sync`` steps per second; the native figure is also compared with the
   absolute target of 2x10^6 steps/s at 4096 environments (issue 12).
-* **Session** (``splitgym/FadingSplit-Session-v1``, every state component on): the same env step ratio
+* **Session** (``splitgym/FadingSplit-Pedestrian-v1``, every state component on): the same env step ratio
   against CartPole-v1 (target at most 1) and native vector env throughput at 4096 environments (target
   2x10^6 env steps/s), measured beside the stateless rows when ``env_id`` is the default v1 ID (issue 13;
   not with ``--quick``).
@@ -58,7 +58,7 @@ __all__ = [
 V1_ENV = "splitgym/FadingSplit-v1"
 DEFAULT_ENV = V1_ENV
 V1_VECTOR_TARGET = 2e6  # env steps/s at 4096 envs (issue 12)
-SESSION_ENV = "splitgym/FadingSplit-Session-v1"  # every state component on (issue 13), same targets
+SESSION_ENV = "splitgym/FadingSplit-Pedestrian-v1"  # every state component on (issue 13), same targets
 REFERENCE_ENV = "CartPole-v1"
 
 

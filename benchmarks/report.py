@@ -43,6 +43,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from splitgym.atomic import write_text_atomic
 from splitgym.benchmarks.runner import Cell, expand, read_cell
+from splitgym.benchmarks.sequential import sequential_markdown, sequential_table
 from splitgym.benchmarks.suite import EnvSpec, Suite, load_suite
 from splitgym.errors import ConfigError
 from splitgym.style import env_title, figure, legend_outside, method_label, method_styles, save_figure
@@ -450,6 +451,15 @@ def report_suite(suite: Suite | str | Path, out_dir: str | Path, n_boot: int = 2
         write_text_atomic(md_path, md)
         files += [csv_path, md_path]
         sections.append(md)
+        seq = sequential_table(env_records, n_boot=n_boot)
+        if seq is not None:  # the suite has random, myopic and planning: is the problem sequential?
+            seq_csv = report_dir / f"{env.name}_sequential.csv"
+            seq_md = report_dir / f"{env.name}_sequential.md"
+            text = sequential_markdown(env.name, seq)
+            write_text_atomic(seq_csv, seq.to_csv(index=False))
+            write_text_atomic(seq_md, text)
+            files += [seq_csv, seq_md]
+            sections.append(text)
         stem = report_dir / env.name
         for kind, png in (
             (

@@ -138,7 +138,7 @@ def expand(suite: Suite) -> list[Cell]:
         )
         for env in suite.envs
         for agent in suite.agents_for(env)
-        for seed in suite.seeds
+        for seed in (agent.seeds if agent.seeds is not None else suite.seeds)
     ]
 
 
@@ -154,6 +154,8 @@ def suite_dict(suite: Suite) -> dict[str, Any]:
             entry["n_timesteps"] = a.n_timesteps
         if a.envs is not None:
             entry["envs"] = list(a.envs)
+        if a.seeds is not None:
+            entry["seeds"] = list(a.seeds)
         agents.append(entry)
     return {
         "name": suite.name,

@@ -15,6 +15,8 @@ A suite file (shipped ones in ``benchmarks/suites/``; ``splitgym benchmark suite
         hyperparams: {n_envs: 4}     # optional overrides of hyperparams/<algo>.yml
         envs: [Fading]               # optional: the env labels (or IDs) it runs on (default: all)
       - baseline: oracle             # a classic policy (see BASELINES), evaluated only
+        seeds: 1                     # optional: its own seeds (a deterministic baseline gives the same
+                                     # returns on the common evaluation episodes whatever the seed)
     seeds: [0, 1]                    # a list of seeds, or a count N meaning 0..N-1
     eval_episodes: 20                # final evaluation: episode i is reset with seed 1_000_000 + i
     trace_episodes: 3                # optional: episodes whose per-step (channel, split) are recorded
@@ -72,7 +74,7 @@ TOP_KEYS = (
 )
 REQUIRED_TOP = ("name", "envs", "agents", "seeds", "eval_episodes")
 ENV_KEYS = ("id", "kwargs", "name")
-AGENT_KEYS = ("name", "algo", "baseline", "hyperparams", "n_timesteps", "envs")
+AGENT_KEYS = ("name", "algo", "baseline", "hyperparams", "n_timesteps", "envs", "seeds")
 NORMALIZE_KEYS = ("low", "high")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 
@@ -97,6 +99,7 @@ class AgentSpec:
     hyperparams: Mapping[str, Any] = field(default_factory=dict)
     n_timesteps: int | None = None
     envs: tuple[str, ...] | None = None  # env labels it runs on (None: every env)
+    seeds: tuple[int, ...] | None = None  # its own seeds (None: the suite's)
 
     @property
     def kind(self) -> str:
@@ -290,8 +293,15 @@ def _parse_agent(item: Any, i: int, suite: str) -> AgentSpec:
         if not isinstance(envs, list) or not envs or not all(isinstance(e, str) for e in envs):
             raise ConfigError(f"{where} ({name}) envs must be a list of env names or IDs, got {envs!r}")
         envs = tuple(envs)
+    seeds = None if item.get("seeds") is None else _parse_seeds(item["seeds"], f"{suite}: agents[{i}]")
     return AgentSpec(
-        name=name, algo=algo, baseline=baseline, hyperparams=hyperparams, n_timesteps=n_timesteps, envs=envs
+        name=name,
+        algo=algo,
+        baseline=baseline,
+        hyperparams=hyperparams,
+        n_timesteps=n_timesteps,
+        envs=envs,
+        seeds=seeds,
     )
 
 

@@ -41,18 +41,24 @@ _SPLIT_V1 = "splitgym.envs.split.env:FadingSplitV1Env"
 _SPLIT_V1_VEC = "splitgym.envs.split.vector:FadingSplitV1VectorEnv"
 
 
-# The v1 scenarios (envs/split/config.py SCENARIOS holds their configurations; a test checks both agree).
+# The v1 scenarios: the physical settings of envs/split/config.py SCENARIOS (a test checks both agree). Each
+# is registered twice: `FadingSplit-<Name>-v1` with every sequential-state component on (STATE below), and
+# `FadingSplit-<Name>-Stateless-v1` without any, a contextual bandit (each request independent of the actions
+# before it, so the per-request argmax is optimal).
 V1_SCENARIOS = {
     "Pedestrian": "Qwen2-0.5B int4 on a phone + A100 edge, NR TDD link, 3 km/h UMi (proxy quality)",
     "Vehicular": "Qwen2-0.5B int4 on a phone + A100 edge, NR TDD, 50 km/h UMi up to 400 m (proxy quality)",
+    "Agentic": "Pedestrian with an agent's back-to-back calls: a request a second on average (proxy quality)",
     "TinyLlama": "TinyLlama-1.1B int4 on a phone + A100 edge, NR TDD link, 3 km/h (proxy quality)",
     "Llama7B": "Llama-2-7B int4 on a Jetson Orin Nano Super + A100 edge, NR TDD link, prompts to 512 (proxy)",
     "Reference": "the reference LLM (measured quality) on a phone + A100 edge, NR TDD link, 3 km/h",
     "Analog": "Reference with the hidden state sent analog (LMMSE, pilot estimates): SNR acts on quality",
     "Uncoded": "Reference with the hidden state sent as uncoded QPSK packets (bit flips, lost packets)",
-    "Session": "Pedestrian with every state component: arrivals + queue, heat, battery, RRC, KV cache",
-    "Stateless": "Pedestrian without sequential state: each request independent of the actions before it",
 }
+# The sequential-state components a stateful ID turns on (envs/split/config.py STATE_COMPONENTS, checked by a
+# test): arrivals and a queue, heat, battery, RRC radio state, multi-turn KV cache.
+STATE = ("queue", "thermal", "battery", "radio", "kv")
+DEFAULT_V1_SCENARIO = "Pedestrian"
 # v1 scenarios without a native vector env (gym.make_vec falls back to the synchronous one): none, since
 # the native vector env batches the state components (envs/split/vector_state.py).
 _V1_STATEFUL: tuple[str, ...] = ()
@@ -63,24 +69,34 @@ def _v1_entries() -> tuple[EnvEntry, ...]:
         "splitgym/FadingSplit-v1",
         _SPLIT_V1,
         "split",
-        "v1 physics (NR link, token round trips, TR 38.840 energy); the Pedestrian scenario",
-        {"scenario": "Pedestrian"},
+        "v1 physics (NR link, token round trips, TR 38.840 energy) with every state component; Pedestrian",
+        {"scenario": DEFAULT_V1_SCENARIO, "state": STATE},
         _SPLIT_V1_VEC,
     )
-    return (
-        default,
-        *(
+    entries = [default]
+    for name, summary in V1_SCENARIOS.items():
+        vec = None if name in _V1_STATEFUL else _SPLIT_V1_VEC
+        entries.append(
             EnvEntry(
                 f"splitgym/FadingSplit-{name}-v1",
                 _SPLIT_V1,
                 "split",
-                summary,
-                {"scenario": name},
-                None if name in _V1_STATEFUL else _SPLIT_V1_VEC,
+                f"{summary}; with queue, heat, battery, RRC state and KV cache",
+                {"scenario": name, "state": STATE},
+                vec,
             )
-            for name, summary in V1_SCENARIOS.items()
-        ),
-    )
+        )
+        entries.append(
+            EnvEntry(
+                f"splitgym/FadingSplit-{name}-Stateless-v1",
+                _SPLIT_V1,
+                "split",
+                f"{summary}; stateless (a contextual bandit)",
+                {"scenario": name},
+                vec,
+            )
+        )
+    return tuple(entries)
 
 
 ENVS: tuple[EnvEntry, ...] = (

@@ -10,8 +10,8 @@
   deficiencies [S: Okabe & Ito, "Color Universal Design", 2008, https://jfly.uni-koeln.de/color/], less
   its yellow (#F0E442, too faint for lines on white [A]) and with a mid grey in its place.
 * **Words**: :func:`method_label` and :func:`env_title` turn internal IDs (``maskable_ppo``,
-  ``splitgym/FadingSplit-Pedestrian-v1``) into words; :func:`check_figure` rejects a figure whose title
-  holds an internal ID, whose axis lacks a unit ``(...)`` or whose legend covers the data, and
+  ``splitgym/FadingSplit-Pedestrian-Stateless-v1``) into words; :func:`check_figure` rejects a figure
+  whose title holds an internal ID, whose axis lacks a unit ``(...)`` or whose legend covers the data, and
   :func:`save_figure` runs it before it writes a PNG (atomically).
 
 Matplotlib is used headless (``matplotlib.figure.Figure`` on the Agg canvas, no pyplot state).
@@ -177,8 +177,8 @@ def method_label(name: str) -> str:
 
 
 def env_title(name: str) -> str:
-    """An environment's name in words: ``splitgym/FadingSplit-Pedestrian-v1`` -> ``Fading channel,
-    Pedestrian scenario (version 1)``; a suite label such as ``PaperSplit-normalized`` keeps its
+    """An environment's name in words: ``splitgym/FadingSplit-Pedestrian-Stateless-v1`` -> ``Fading channel,
+    Pedestrian scenario, stateless (version 1)``; a suite label such as ``PaperSplit-normalized`` keeps its
     suffix as words."""
     base = name.split("/")[-1]
     version = re.search(r"-v(\d+)$", base)
@@ -186,9 +186,13 @@ def env_title(name: str) -> str:
         base = base[: version.start()]
     stem, _, mid = base.partition("-")
     words = _ENV_WORDS.get(stem, re.sub(r"(?<=[a-z])(?=[A-Z])", " ", stem).capitalize())
+    stateless = mid == "Stateless" or mid.endswith("-Stateless")
+    mid = mid.removesuffix("Stateless").removesuffix("-")
     if mid:
         scenario = _SCENARIO_WORDS.get(mid, mid.replace("-", " ").replace("_", " "))
         words += f", {scenario} scenario" if mid in ("Pedestrian", "Vehicular") else f", {scenario}"
+    if stateless:
+        words += ", stateless"
     if version:
         words += f" (version {version.group(1)})"
     return words

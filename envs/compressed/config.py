@@ -83,7 +83,7 @@ class CompressedSplitConfig(SplitConfig):
     def split_config(self) -> SplitConfig:
         """The plain :class:`SplitConfig` of the world this environment runs on (the compression fields
         dropped), so it shares :func:`~splitgym.envs.split.world.world_for`'s cache with
-        ``FadingSplit-Reference-v1``."""
+        ``FadingSplit-Reference-Stateless-v1``."""
         from dataclasses import fields
 
         return SplitConfig(**{f.name: getattr(self, f.name) for f in fields(SplitConfig)})

@@ -1,9 +1,9 @@
 """``splitgym/CompressedSplit-v1``: split, compress the device side (Edge-LLM) and choose the answer.
 
 The v1 split world (:mod:`splitgym.envs.split`) with a compressed device side: one step is one request
-over the same NR link, devices and request process as ``FadingSplit-Reference-v1`` (the same requests for
-the same seed); the observation is the v1 observation (:mod:`splitgym.envs.split.observation`) plus the
-previous budget ``b/(B-1)`` and mode ``m/2``. The action is one of ``(L+1)·B·3`` combinations,
+over the same NR link, devices and request process as ``FadingSplit-Reference-Stateless-v1`` (the same
+requests for the same seed); the observation is the v1 observation (:mod:`splitgym.envs.split.observation`)
+plus the previous budget ``b/(B-1)`` and mode ``m/2``. The action is one of ``(L+1)·B·3`` combinations,
 ``a = (k·B + b)·3 + m`` (:meth:`CompressedSplitEnv.decode`):
 
 * split ``k`` (decoder layers on the device),

@@ -58,7 +58,7 @@ from splitgym.envs.config import (
     check_weights,
 )
 from splitgym.errors import ConfigError, suggest
-from splitgym.registration import V1_SCENARIOS
+from splitgym.registration import STATE, V1_SCENARIOS
 
 __all__ = [
     "ACTIVATIONS",
@@ -306,7 +306,7 @@ class SplitConfig:
         return round(math.log2(self.scs_hz / 15e3))
 
 
-STATE_COMPONENTS = ("queue", "thermal", "battery", "radio", "kv")
+STATE_COMPONENTS: tuple[str, ...] = STATE  # the registry's stateful IDs turn every one on
 
 
 def _check_link_mode(c: SplitConfig) -> None:
@@ -380,10 +380,15 @@ def _check_state(c: SplitConfig) -> None:
     check_int_range("turns_per_conversation", c.turns_per_conversation, 1, 10**6)
 
 
-# Named scenarios: overrides of the defaults. The default ID splitgym/FadingSplit-v1 is "Pedestrian".
+# Named scenarios (physical settings): overrides of the defaults, stateless (``state=()``) as configured here;
+# the registry's ``FadingSplit-<Name>-v1`` IDs add every state component, ``-Stateless-v1`` ones do not
+# (splitgym/registration.py). The default ID splitgym/FadingSplit-v1 is "Pedestrian" with every component.
 SCENARIOS: dict[str, Mapping[str, Any]] = {
     "Pedestrian": {},
     "Vehicular": {"speed_kmh": 50.0, "distance_m": (20.0, 400.0)},
+    # An agent's back-to-back LLM calls (tool use loops) [A: a request a second on average, five times the
+    # chat default; service times of 0.4-2 s make the queue bite].
+    "Agentic": {"arrival_rate_per_s": 1.0},
     "TinyLlama": {"model": "tinyllama-1.1b"},
     "Llama7B": {
         "model": "llama2-7b",
@@ -395,9 +400,6 @@ SCENARIOS: dict[str, Mapping[str, Any]] = {
     "Reference": {"model": "reference", "device_precision": "float16"},
     "Analog": {"model": "reference", "device_precision": "float16", "link": "analog"},
     "Uncoded": {"model": "reference", "device_precision": "float16", "link": "uncoded"},
-    # Every state component on (issue 13): arrivals and a queue, heat, battery, RRC radio state, KV cache.
-    "Session": {"state": STATE_COMPONENTS},
-    "Stateless": {"state": ()},
 }
 DEFAULT_SCENARIO = "Pedestrian"
 SCENARIO_SUMMARIES: dict[str, str] = dict(V1_SCENARIOS)  # one line each, named in the registration

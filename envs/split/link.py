@@ -118,6 +118,13 @@ class LinkModel(Protocol):
 
     def cqi_history(self, t_end_s: F, p: I, n: int) -> NDArray[np.int64]: ...
 
+    def bulk_rates_bps(self) -> tuple[F, F]: ...
+
+
+# TS 38.306 §4.1.2 overhead for FR1 downlink [S]: the share of REs not carrying PDSCH data.
+DL_OVERHEAD = 0.14
+SYMBOLS_PER_SLOT = 14  # normal cyclic prefix [K: TS 38.211]
+
 
 def _eesm_db(gamma: NDArray[np.floating], beta: NDArray[np.floating]) -> F:
     """EESM in dB of linear SINRs ``gamma[..., n]`` with ``beta[...]`` (stable: shifted by the minimum)."""
@@ -381,6 +388,29 @@ class NrLink:
         done = self.dl_done_s.ravel()[flat]
         lost = ~np.isfinite(done) | ~self._dl_valid[n0]
         return Transfer(np.where(lost, np.inf, done), self.dl_ntx.ravel()[flat], lost)
+
+    def bulk_rates_bps(self) -> tuple[F, F]:
+        """Sustained full-buffer goodput (bit/s) of every pool entry for bulk data (KV-cache migration),
+        ``(uplink, downlink)``, each of shape ``(n_pool,)``.
+
+        * uplink: what this realisation's own PUSCH trace delivers (all PRBs in every UL slot at the OLLA's
+          MCS, TBs lost after HARQ carrying nothing) over the trace's duration,
+          ``R_UL = sum_u TBS_u 1[delivered] / ((N_total - N_warmup) T_slot)`` (TDD share included);
+        * downlink: the TS 38.306 rate at the spectral efficiency of the CQI reports of the realisation,
+          ``R_DL = mean_j SE(CQI_j) * 12 N_PRB * 14 (1 - OH) * f_DL / T_slot * (1 - BLER_DL)`` with
+          ``SE = Q_m R`` (TS 38.214 Table 5.2.2.1-2/3) [S], ``OH = 0.14`` (TS 38.306 FR1 DL) [S] and ``f_DL``
+          the DL share of the TDD pattern [S: pattern]; a report of CQI 0 counts as CQI 1 (the gNB can still
+          use the lowest MCS: its power is not what limits it) [A]. [A] The DL SINR is taken equal to the UL
+          SINR the CQI quantises (TDD reciprocity; the gNB's higher transmit power would only raise it, so the
+          DL rate is conservative).
+        """
+        c = self.config
+        duration_s = (self.total_slots - self.warmup_slots) * self.slot_s
+        ul = self.cum_bits[:, -1] / duration_s
+        se = cqi_table(c.mcs_table).spectral_efficiency[np.maximum(self.cqi, 1)]
+        res = 12 * self.n_prb * SYMBOLS_PER_SLOT * (1.0 - DL_OVERHEAD)
+        dl = se.mean(axis=1) * res * self.pattern.fraction("dl") / self.slot_s * (1.0 - c.dl_bler)
+        return np.asarray(ul, dtype=np.float64), np.asarray(dl, dtype=np.float64)
 
     def cqi_history(self, t_end_s: F, p: I, n: int) -> NDArray[np.int64]:
         """The last ``n`` CQI reports measured before ``t_end_s`` (newest first), shape ``(..., n)``."""

@@ -26,14 +26,15 @@ generator (the same distribution, fewer calls). A request ``i`` of the episode, 
   is charged to the next request (the DRX-inactivity excess right after a request is already in that
   request's energy, :mod:`.energy`) [A: C-DRX average over the RRC tail].
 * **kv** (``"kv"``): conversations of ``turns_per_conversation`` turns; the context ``c`` grows by the prompt
-  and the generated tokens each turn. Layers ``1..k`` hold their KV on the device, so changing the split
-  from ``k'`` to ``k`` between turns moves ``|k - k'|`` layers' KV: ``kv_mode="migrate"`` sends
-  ``|k - k'| c b_kv`` bytes over the link (uplink towards the edge, downlink towards the device) at the
-  achieved rate of the request's pool realisation (the link model's own PUSCH goodput for this SNR and
-  fading), at the PUSCH / PDSCH power; ``"recompute"`` recomputes the moved layers over the context on the
-  side that gains them, at that side's per-layer prefill time per token (:mod:`.compute`). The delay adds to
-  the latency, the device energy to the step's energy. The memory mask adds the device KV ``k (c + S) b_kv``
-  to the weights' memory.
+  and the generated tokens each turn. Layers ``1..k`` hold their KV on the device, so changing the split from
+  ``k'`` to ``k`` between turns moves ``|k - k'|`` layers' KV: ``kv_mode="migrate"`` sends ``|k - k'| c b_kv``
+  bytes over the link (uplink towards the edge, downlink towards the device) at the sustained full-buffer
+  goodput of the request's pool realisation in that direction
+  (:meth:`~splitgym.envs.split.link.NrLink.bulk_rates_bps`: the UL from the realisation's own PUSCH trace, the
+  DL from its CQI reports; this SNR and fading), at the PUSCH / PDSCH power; ``"recompute"`` recomputes the
+  moved layers over the context on the side that gains them, at that side's per-layer prefill time per token
+  (:mod:`.compute`). The delay adds to the latency, the device energy to the step's energy. The memory mask
+  adds the device KV ``k (c + S) b_kv`` to the weights' memory.
 
 The observation gains only what the device knows: queue wait and backlog, its own clock scale and skin
 temperature, battery level, RRC state and time since the last radio activity, context length.
@@ -121,7 +122,7 @@ class SessionState:
         self._feasible = world.feasible
         self._min_split = c.min_split
         self._max_context = int(comp.arch.max_positions)
-        self._rate_bps = world.uplink_rate_bps
+        self._ul_bps, self._dl_bps = world.uplink_rate_bps, world.downlink_rate_bps
         self._mask_cache: dict[tuple[int, int], tuple[NDArray[np.bool_], list[int]]] = {}
         # The device KV grows with the context: if the longest context a conversation reaches (below the
         # limit, plus a request) fits at every feasible split, the memory mask is the weights' one.
@@ -251,7 +252,7 @@ class SessionState:
             to_device = split > self.kv_split
             if self._migrate:
                 kv_bytes = moved * self.context * self._kv_b
-                kv_s = 8.0 * kv_bytes / self._rate_bps[pool]
+                kv_s = 8.0 * kv_bytes / (self._dl_bps if to_device else self._ul_bps)[pool]
                 extra_j += (self._rx_w if to_device else tx_w) * kv_s
             else:
                 lo, hi = min(split, self.kv_split), max(split, self.kv_split)

@@ -123,7 +123,8 @@ class VectorSessionState:
         longest = self.kv_params.max_context_tokens - 1 + world.prompts[:, None] + c.new_tokens
         need = self._weights_mem + self.kv_params.device_bytes(ks, longest)
         self._kv_binds = bool((world.feasible & (need > self._budget)).any())
-        self._rate_bps = np.asarray(world.uplink_rate_bps)
+        self._ul_bps = np.asarray(world.uplink_rate_bps)
+        self._dl_bps = np.asarray(world.downlink_rate_bps)
         self._splits = np.arange(L + 1)
         self.index = np.zeros(n, dtype=np.int64)  # requests served in the episode
         self.free_at_s = np.zeros(n)
@@ -220,7 +221,9 @@ class VectorSessionState:
             moved = (context > 0) & (move.moved_layers > 0)
             if self.config.kv_mode == "migrate":
                 kv_bytes = np.where(moved, move.migrate_bytes, 0.0)
-                kv_s = 8.0 * kv_bytes / self._lanes(self._rate_bps.take(pool), d)
+                rate = np.where(move.to_device, self._lanes(self._dl_bps.take(pool), d),
+                                self._lanes(self._ul_bps.take(pool), d))  # fmt: skip
+                kv_s = 8.0 * kv_bytes / rate
                 power = np.where(move.to_device, self._rx_w, self._lanes(np.asarray(tx_w), d))
                 extra_j = extra_j + power * kv_s
             else:

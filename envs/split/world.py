@@ -168,25 +168,10 @@ class SplitWorld:
             e.prefill_w, e.decode_w, e.idle_w, e.slot_s, e.radio.rx_w, e.radio.pdcch_w, e.radio.cdrx_w,
             e.tail_j, c.w_quality, c.w_latency, c.w_energy, c.w_load,
         ))  # fmt: skip
-        self.uplink_rate_bps: list[float] = self._uplink_rates()
-
-    def _uplink_rates(self) -> list[float]:
-        """Achieved PUSCH goodput (bit/s) of each pool entry: the hidden state of the shortest prompt at the
-        lowest runnable mid split over its PUSCH airtime, from the timeline tables (for KV migration)."""
-        c, L = self.config, self.num_layers
-        mid = [int(k) for k in self.runnable if 0 < k < L]
-        k = mid[0] if mid else int(self.runnable[0])
-        slot = int(self.slot_of[k])
-        prompt = float(self.prompts[0])
-        bits = (
-            prompt * (self.comp.arch.hidden * c.activation_bits if k > 0 else c.token_id_bits) + c.header_bits
-        )
-        air = self.t_tx[:, slot, 0] * self.link.slot_s
-        ok = self.t_ok[:, slot, 0] & (air > 0)
-        rate = np.where(ok, bits / np.where(air > 0, air, 1.0), np.nan)
-        floor = float(np.nanmin(rate)) if np.isfinite(rate).any() else 1e5
-        rates: list[float] = np.where(np.isfinite(rate), rate, floor).tolist()
-        return rates
+        # Bulk (KV-migration) goodput of each pool entry, bit/s: the link's own full-buffer rates.
+        ul, dl = self.link.bulk_rates_bps()
+        self.uplink_rate_bps: list[float] = np.maximum(ul, 1.0).tolist()
+        self.downlink_rate_bps: list[float] = np.maximum(dl, 1.0).tolist()
 
     def _pack_lanes(self) -> None:
         """Every constant of a lane (pool entry, prompt level, runnable split: a request's splits adjacent)

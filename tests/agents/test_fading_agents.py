@@ -21,7 +21,7 @@ from splitgym.errors import ConfigError
 
 
 def test_baselines_pick_their_splits() -> None:
-    env = gym.make("splitgym/FadingSplit-Llama7B-v1")
+    env = gym.make("splitgym/FadingSplit-Llama7B-Stateless-v1")
     obs, _ = env.reset(seed=0)
     mask = env.unwrapped.action_masks()  # type: ignore[attr-defined]
     feasible = np.flatnonzero(mask)

@@ -25,7 +25,7 @@ from splitgym.envs.channels.nr import (
 )
 from splitgym.errors import ConfigError
 
-FADING = ("splitgym/FadingSplit-Vehicular-v1", "splitgym/FadingSplit-Llama7B-v1")
+FADING = ("splitgym/FadingSplit-Vehicular-Stateless-v1", "splitgym/FadingSplit-Llama7B-Stateless-v1")
 
 
 def _brute_force(
@@ -99,7 +99,7 @@ def _steps(env: gym.Env[Any, Any], n: int, seed: int) -> Iterator[Any]:
 
 
 def test_the_link_estimate_follows_the_tdd_timing() -> None:
-    inner: Any = gym.make("splitgym/FadingSplit-v1").unwrapped
+    inner: Any = gym.make("splitgym/FadingSplit-Pedestrian-Stateless-v1").unwrapped
     link = NeurosurgeonPolicy(inner).link
     # DDDSU at 0.5 ms slots, SR every 10 slots: mean SR wait 2.5 ms; SR in UL slot 4, grant in DL slot 6,
     # PUSCH in UL slot 9 (K2 = 2): 2.5 ms; the TB's slot 0.5 ms; 10 % x the 2.5 ms HARQ round trip;
@@ -135,7 +135,7 @@ def test_neurosurgeon_is_the_argmin_of_its_prediction(name: str, objective: str)
 
 
 def test_neurosurgeon_predicts_the_realised_latency_and_energy() -> None:
-    env = gym.make("splitgym/FadingSplit-v1")
+    env = gym.make("splitgym/FadingSplit-Pedestrian-Stateless-v1")
     inner: Any = env.unwrapped
     policy = NeurosurgeonPolicy(env)
     obs, _ = env.reset(seed=0)
@@ -153,7 +153,7 @@ def test_neurosurgeon_predicts_the_realised_latency_and_energy() -> None:
 
 
 def test_neurosurgeon_never_reads_the_true_channel(monkeypatch: pytest.MonkeyPatch) -> None:
-    env = gym.make("splitgym/FadingSplit-v1")
+    env = gym.make("splitgym/FadingSplit-Pedestrian-Stateless-v1")
     inner: Any = env.unwrapped
     policies = [NeurosurgeonPolicy(env, obj, floor) for obj in ("latency", "energy") for floor in (None, 0.9)]
     honest = [[int(p.predict(obs)[0]) for p in policies] for obs in _steps(env, 40, seed=7)]
@@ -186,7 +186,9 @@ def test_neurosurgeon_never_reads_the_true_channel(monkeypatch: pytest.MonkeyPat
 
 
 def test_neurosurgeon_respects_masks_and_the_quality_floor(monkeypatch: pytest.MonkeyPatch) -> None:
-    env = gym.make("splitgym/FadingSplit-Reference-v1", activation="int4")  # scores below 1 mid-model
+    env = gym.make(
+        "splitgym/FadingSplit-Reference-Stateless-v1", activation="int4"
+    )  # scores below 1 mid-model
     inner: Any = env.unwrapped
     L = inner.num_layers
     rng = np.random.default_rng(0)
@@ -212,7 +214,7 @@ def test_neurosurgeon_respects_masks_and_the_quality_floor(monkeypatch: pytest.M
 
 
 def test_linucb_updates_follow_the_formulas() -> None:
-    env = gym.make("splitgym/FadingSplit-v1")
+    env = gym.make("splitgym/FadingSplit-Pedestrian-Stateless-v1")
     policy = LinUCBPolicy(env, alpha=0.7, features=("bias", "snr_est", "prompt"), ridge=2.0)
     assert policy.dim == 3
     x1, x2 = np.array([1.0, 0.5, 0.25]), np.array([1.0, 0.1, 0.9])
@@ -254,7 +256,7 @@ def test_linucb_updates_follow_the_formulas() -> None:
 
 
 def test_linucb_plays_only_feasible_arms(monkeypatch: pytest.MonkeyPatch) -> None:
-    env = gym.make("splitgym/FadingSplit-Llama7B-v1")
+    env = gym.make("splitgym/FadingSplit-Llama7B-Stateless-v1")
     inner: Any = env.unwrapped
     policy = LinUCBPolicy(env, seed=1)
     run_online(policy, env, 3, seed=0)
@@ -273,7 +275,7 @@ def test_linucb_plays_only_feasible_arms(monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 def test_linucb_learns_online_and_beats_random() -> None:
-    env = gym.make("splitgym/FadingSplit-v1")
+    env = gym.make("splitgym/FadingSplit-Pedestrian-Stateless-v1")
     policy = LinUCBPolicy(env, seed=0)
     learned = run_online(policy, env, 40, seed=0)
     assert list(learned.columns) == ["episode", "return", "length", "mean_reward"]
@@ -292,7 +294,7 @@ def test_linucb_learns_online_and_beats_random() -> None:
 
 
 def test_literature_baselines_by_name() -> None:
-    env = gym.make("splitgym/FadingSplit-v1")
+    env = gym.make("splitgym/FadingSplit-Pedestrian-Stateless-v1")
     names = ("neurosurgeon_latency", "neurosurgeon_energy")
     policies = {n: make_baseline(n, env, "split", seed=3)[0] for n in names}
     policies["linucb"] = LinUCBPolicy(env, seed=3)
@@ -310,7 +312,7 @@ def test_literature_baselines_by_name() -> None:
 
 
 def test_both_run_on_the_stateful_scenario() -> None:
-    env = gym.make("splitgym/FadingSplit-Session-v1", max_steps=20)
+    env = gym.make("splitgym/FadingSplit-Pedestrian-v1", max_steps=20)
     obs, _ = env.reset(seed=0)
     assert obs.size == 11 + 8  # the state's features follow the stateless columns
     neurosurgeon, bandit = NeurosurgeonPolicy(env, "energy"), LinUCBPolicy(env, seed=0)
@@ -322,7 +324,7 @@ def test_both_run_on_the_stateful_scenario() -> None:
 
 
 def test_bad_input_is_a_config_error() -> None:
-    env = gym.make("splitgym/FadingSplit-v1")
+    env = gym.make("splitgym/FadingSplit-Pedestrian-Stateless-v1")
     with pytest.raises(ConfigError, match=r"objective must be one of \['latency', 'energy'\], got 'latnecy'"):
         NeurosurgeonPolicy(env, objective="latnecy")
     with pytest.raises(ConfigError, match="quality_floor"):

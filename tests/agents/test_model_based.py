@@ -141,7 +141,7 @@ def test_agent_is_a_policy_on_the_real_env(real: TableQualityModel) -> None:
 
 # -- the v1 fading environments --------------------------------------------------------------------------
 
-FADING = "splitgym/FadingSplit-Analog-v1"  # the reference model, quality on the equivalent SNR
+FADING = "splitgym/FadingSplit-Analog-Stateless-v1"  # the reference model, quality on the equivalent SNR
 SMALL = {"pool_size": 4, "horizon_s": 1.5}
 
 
@@ -198,7 +198,9 @@ def test_model_based_agents_learn_the_fading_splits_from_the_env_quality_model()
     with pytest.raises(ConfigError, match="PaperSplitDirect-v0 or a splitgym/FadingSplit"):
         PaperModelBasedAgent(None, 33, env_id="splitgym/PaperSplit-v0")
     with pytest.raises(ConfigError, match="proxy quality profile"):
-        PaperModelBasedAgent(None, 33, env_id="splitgym/FadingSplit-Pedestrian-v1", env_kwargs=SMALL)
+        PaperModelBasedAgent(
+            None, 33, env_id="splitgym/FadingSplit-Pedestrian-Stateless-v1", env_kwargs=SMALL
+        )
 
 
 @pytest.mark.slow

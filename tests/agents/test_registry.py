@@ -20,7 +20,7 @@ from splitgym.cli.main import main
 from splitgym.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
-PED = "splitgym/FadingSplit-Pedestrian-v1"
+PED = "splitgym/FadingSplit-Pedestrian-Stateless-v1"
 
 
 class ToyPolicy:
@@ -97,11 +97,11 @@ def test_a_new_agent_is_one_trainer_and_one_registration(
             )
             == 0
         )
-        run = tmp_path / "runs" / "toy" / "FadingSplit-Pedestrian-v1_1"
+        run = tmp_path / "runs" / "toy" / "FadingSplit-Pedestrian-Stateless-v1_1"
         assert (run / "toy.yml").is_file() and (run / "training.yml").is_file()
         assert main(["evaluate", str(run), "--episodes", "2", "--baselines"]) == 0
         out = capsys.readouterr().out
-        assert "toy on splitgym/FadingSplit-Pedestrian-v1" in out and "oracle" in out
+        assert "toy on splitgym/FadingSplit-Pedestrian-Stateless-v1" in out and "oracle" in out
         # resume: an interrupted run (no training.yml) continues from its checkpoint
         (run / "training.yml").unlink()
         assert main(["train", "--resume", str(run)]) == 0
@@ -142,7 +142,7 @@ def test_a_new_agent_is_one_trainer_and_one_registration(
         out_dir = tmp_path / "bench"
         assert main(["benchmark", "run", str(suite), "--out", str(out_dir), "--workers", "1", "--no-progress",
                      "--report"]) == 0  # fmt: skip
-        report = (out_dir / "toy" / "report" / "FadingSplit-Pedestrian-v1.csv").read_text()
+        report = (out_dir / "toy" / "report" / "FadingSplit-Pedestrian-Stateless-v1.csv").read_text()
         assert "toy" in report and "oracle" in report
     assert "toy" not in ALGOS
     assert main(["train", "--env", PED, "--algo", "toy"]) == 2  # unregistered again

@@ -20,7 +20,7 @@ from splitgym.envs.split.vector import FadingSplitV1VectorEnv
 from splitgym.errors import ConfigError
 from splitgym.vector import SB3EpisodeMonitor, SB3VecEnv, make_sb3_vec_env, split_infos
 
-ID = "splitgym/FadingSplit-v1"
+ID = "splitgym/FadingSplit-Pedestrian-Stateless-v1"
 
 
 def _episodes(venv: Any, steps: int, actions: Any = None) -> list[tuple[int, dict[str, Any]]]:

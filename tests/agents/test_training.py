@@ -16,8 +16,8 @@ from splitgym.cli.main import main
 from splitgym.errors import ConfigError
 from splitgym.profiles.quality import TableQualityModel
 
-PED = "splitgym/FadingSplit-v1"
-ANALOG = "splitgym/FadingSplit-Analog-v1"  # measured quality that depends on the SNR: what a surrogate learns
+PED = "splitgym/FadingSplit-Pedestrian-Stateless-v1"
+ANALOG = "splitgym/FadingSplit-Analog-Stateless-v1"  # measured quality that depends on the SNR: what a surrogate learns
 DIRECT = "splitgym/PaperSplitDirect-v0"
 
 
@@ -94,7 +94,7 @@ def test_model_based_training_logs_real_evaluations_and_reward_terms(
     assert main([*args, *hp]) == 0
     out = capsys.readouterr().out
     assert "real evaluations of the quality model spent in training: 24" in out
-    run = in_tmp / "runs" / "active_mb" / "FadingSplit-Analog-v1_1"
+    run = in_tmp / "runs" / "active_mb" / "FadingSplit-Analog-Stateless-v1_1"
     record = yaml.safe_load((run / "training.yml").read_text())
     assert record["real_evaluations"] == 24 and len(record["acquisition"]) == 2
     assert record["timesteps"] == 3 * 2048  # first round + two warm-started refinements

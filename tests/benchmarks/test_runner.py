@@ -73,7 +73,8 @@ def test_shipped_suites_load() -> None:
     assert {a.name for a in quick.agents} >= {"ppo", "random", "oracle"}
     fading = load_suite("fading", check_envs=False)
     assert [e.id for e in fading.envs] == [
-        f"splitgym/FadingSplit-{s}-v1" for s in ("Pedestrian", "Vehicular", "TinyLlama", "Llama7B", "Analog")
+        f"splitgym/FadingSplit-{s}-Stateless-v1"
+        for s in ("Pedestrian", "Vehicular", "TinyLlama", "Llama7B", "Analog")
     ]
     assert fading.seeds == (0, 1, 2, 3, 4) and {a.name for a in fading.agents} == {
         "ppo", "maskable_ppo", "random", "edge_only", "device_only", "neurosurgeon_latency", "oracle"

@@ -224,10 +224,18 @@ def test_a_corrupt_run_folder_is_a_clear_error(in_tmp: Path, capsys: pytest.Capt
 def test_maskable_ppo_trains_on_a_fading_scenario_and_evaluates_against_its_baselines(
     in_tmp: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    args = ["train", "--env", "splitgym/FadingSplit-Llama7B-v1", "--algo", "maskable_ppo", "-n", "1024"]
+    args = [
+        "train",
+        "--env",
+        "splitgym/FadingSplit-Llama7B-Stateless-v1",
+        "--algo",
+        "maskable_ppo",
+        "-n",
+        "1024",
+    ]
     code = main([*args, "--hyperparams", "n_steps:128", "batch_size:64", "--eval-episodes", "2"])
     assert code == 0
-    run = in_tmp / "runs" / "maskable_ppo" / "FadingSplit-Llama7B-v1_1"
+    run = in_tmp / "runs" / "maskable_ppo" / "FadingSplit-Llama7B-Stateless-v1_1"
     config = yaml.safe_load((run / "config.yml").read_text())
     assert config["env_config"]["model"] == "llama2-7b" and config["hyperparams"]["n_envs"] == 4
     capsys.readouterr()

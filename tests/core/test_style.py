@@ -50,11 +50,19 @@ def test_every_shipped_suite_has_distinct_styles(path: Path) -> None:
 
 def test_words_not_ids() -> None:
     assert (
-        env_title("splitgym/FadingSplit-Pedestrian-v1") == "Fading channel, Pedestrian scenario (version 1)"
+        env_title("splitgym/FadingSplit-Pedestrian-Stateless-v1")
+        == "Fading channel, Pedestrian scenario, stateless (version 1)"
     )
+    assert env_title("splitgym/FadingSplit-Vehicular-v1") == "Fading channel, Vehicular scenario (version 1)"
     assert env_title("FadingSplit-v1") == "Fading channel (version 1)"
-    assert env_title("splitgym/FadingSplit-Llama7B-v1") == "Fading channel, Llama-2-7B (version 1)"
-    assert env_title("FadingSplit-Reference-v1") == "Fading channel, reference LLM (version 1)"
+    assert (
+        env_title("splitgym/FadingSplit-Llama7B-Stateless-v1")
+        == "Fading channel, Llama-2-7B, stateless (version 1)"
+    )
+    assert (
+        env_title("FadingSplit-Reference-Stateless-v1")
+        == "Fading channel, reference LLM, stateless (version 1)"
+    )
     assert env_title("PaperSplitDirect-v0") == "Paper environment A (version 0)"
     assert method_label("maskable_ppo") == "MaskablePPO"
     assert method_label("edge_only") == "edge only"

@@ -19,7 +19,10 @@ from splitgym.envs.wrappers import OBSERVATION_MODES, DictMaskObservation
 from splitgym.errors import ConfigError
 
 NATIVE = ("splitgym/CompressedSplit-v1",)  # observation_mode="dict" built in
-WRAPPED = ("splitgym/FadingSplit-v1", "splitgym/FadingSplit-Llama7B-v1")  # through DictMaskObservation
+WRAPPED = (
+    "splitgym/FadingSplit-v1",
+    "splitgym/FadingSplit-Llama7B-Stateless-v1",
+)  # through DictMaskObservation
 MASKED = NATIVE + WRAPPED
 
 

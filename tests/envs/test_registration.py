@@ -16,11 +16,22 @@ IDS = splitgym.env_ids()
 
 
 def test_every_id_is_registered_with_a_string_entry_point() -> None:
-    from splitgym.registration import V1_SCENARIOS
+    from splitgym.envs.split.config import SCENARIOS, STATE_COMPONENTS
+    from splitgym.registration import STATE, V1_SCENARIOS
 
-    scenarios = ("Pedestrian", "Vehicular", "TinyLlama", "Llama7B", "Reference", "Session", "Stateless")
-    assert set(scenarios) <= set(V1_SCENARIOS)
-    v1 = [f"splitgym/FadingSplit-{s}-v1" for s in V1_SCENARIOS]
+    scenarios = (
+        "Pedestrian",
+        "Vehicular",
+        "Agentic",
+        "TinyLlama",
+        "Llama7B",
+        "Reference",
+        "Analog",
+        "Uncoded",
+    )
+    assert list(scenarios) == list(V1_SCENARIOS) == list(SCENARIOS)
+    assert STATE == STATE_COMPONENTS
+    v1 = [f"splitgym/FadingSplit-{s}{tail}-v1" for s in V1_SCENARIOS for tail in ("", "-Stateless")]
     assert [
         "splitgym/PaperSplit-v0",
         "splitgym/PaperSplitDirect-v0",
@@ -31,6 +42,8 @@ def test_every_id_is_registered_with_a_string_entry_point() -> None:
     for env_id in IDS:
         spec = gym.spec(env_id)
         assert isinstance(spec.entry_point, str) and spec.entry_point.startswith("splitgym.envs.")
+        if env_id.startswith("splitgym/FadingSplit"):  # stateful unless the ID says Stateless
+            assert spec.kwargs.get("state", ()) == (() if "Stateless" in env_id else STATE), env_id
     # The v0 fading family is retired: none of its IDs is registered.
     assert not [i for i in gym.registry if i.startswith("splitgym/FadingSplit") and i.endswith("-v0")]
     with pytest.raises(gym.error.Error, match="FadingSplit"):

@@ -15,12 +15,15 @@ from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import splitgym  # noqa: F401
 from splitgym.envs.split.channel import Request
-from splitgym.envs.split.config import SCENARIOS, scenario_config
+from splitgym.envs.split.config import SCENARIOS
 from splitgym.envs.split.env import PER_SPLIT_KEYS, FadingSplitV1Env
 from splitgym.envs.state.radio import RadioParams
 from splitgym.errors import ConfigError
 
-V1_IDS = ["splitgym/FadingSplit-v1", *(f"splitgym/FadingSplit-{s}-v1" for s in SCENARIOS)]
+V1_IDS = [
+    "splitgym/FadingSplit-v1",
+    *(f"splitgym/FadingSplit-{s}{t}-v1" for s in SCENARIOS for t in ("", "-Stateless")),
+]
 SMALL: dict[str, Any] = {"pool_size": 4}
 MID = 6  # a mid split (radio used) of the Pedestrian model
 
@@ -150,12 +153,6 @@ def test_heat_throttles_and_stretches_device_compute() -> None:
 
 @pytest.mark.parametrize("env_id", V1_IDS)
 def test_actions_change_later_rewards_except_in_stateless_scenarios(env_id: str) -> None:
-    scenario = env_id.split("FadingSplit-")[1].removesuffix("-v1").removesuffix("v1") or "Pedestrian"
-    if (
-        not scenario_config(scenario if scenario in SCENARIOS else "Pedestrian").state
-        and "Stateless" not in env_id
-    ):
-        pytest.xfail("legacy v1 scenario without sequential state: past actions do not matter there")
     envs = [gym.make(env_id, **SMALL).unwrapped for _ in range(2)]
     for e in envs:
         e.reset(seed=5)
@@ -170,7 +167,9 @@ def test_actions_change_later_rewards_except_in_stateless_scenarios(env_id: str)
         assert not np.allclose(r0, r1)
 
 
-@pytest.mark.parametrize("env_id", [i for i in V1_IDS if "Session" in i or "Stateless" in i])
+@pytest.mark.parametrize(
+    "env_id", ["splitgym/FadingSplit-v1", "splitgym/FadingSplit-Pedestrian-Stateless-v1"]
+)
 def test_checkers_pass_on_the_state_ids(env_id: str) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -195,7 +194,7 @@ def test_checkers_pass_on_the_state_ids(env_id: str) -> None:
 )
 def test_bad_state_input_names_the_parameter(override: dict[str, Any], name: str) -> None:
     with pytest.raises(ConfigError, match=name):
-        gym.make("splitgym/FadingSplit-Session-v1", **override)
+        gym.make("splitgym/FadingSplit-Pedestrian-v1", **override)
 
 
 def test_the_native_vector_env_accepts_state() -> None:
@@ -210,7 +209,7 @@ def test_the_native_vector_env_accepts_state() -> None:
     _, _, _, _, info = envs.step(np.full(2, MID))
     assert envs.observation_space.contains(obs) and info["wait_s"].shape == (2,)
     session = gym.make_vec(
-        "splitgym/FadingSplit-Session-v1", num_envs=2, vectorization_mode="vector_entry_point"
+        "splitgym/FadingSplit-Pedestrian-v1", num_envs=2, vectorization_mode="vector_entry_point"
     )
     assert isinstance(session, FadingSplitV1VectorEnv) and session.session is not None
 
@@ -219,8 +218,8 @@ def test_a_clone_is_independent_and_the_planner_reduces_to_the_myopic_rule() -> 
     from splitgym.agents.baselines import make_baseline
     from splitgym.agents.policies.planning import SplitPlanningPolicy, myopic_split
 
-    a = gym.make("splitgym/FadingSplit-Session-v1", **SMALL)
-    b = gym.make("splitgym/FadingSplit-Session-v1", **SMALL)
+    a = gym.make("splitgym/FadingSplit-Pedestrian-v1", **SMALL)
+    b = gym.make("splitgym/FadingSplit-Pedestrian-v1", **SMALL)
     ua: Any = a.unwrapped
     ub: Any = b.unwrapped
     a.reset(seed=8)

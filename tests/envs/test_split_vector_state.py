@@ -65,10 +65,10 @@ def _per_env_means(envs: Any, steps: int, seed: int) -> dict[str, np.ndarray]:
 
 def test_vector_env_with_state_agrees_with_single_envs_in_distribution() -> None:
     over = {**SMALL, "max_steps": 25}
-    native = gym.make_vec("splitgym/FadingSplit-Session-v1", num_envs=1024, vectorization_mode="vector_entry_point",
+    native = gym.make_vec("splitgym/FadingSplit-Pedestrian-v1", num_envs=1024, vectorization_mode="vector_entry_point",
                           **over)  # fmt: skip
     assert isinstance(native, FadingSplitV1VectorEnv) and native.session is not None
-    sync = gym.vector.SyncVectorEnv([lambda: gym.make("splitgym/FadingSplit-Session-v1", **over)] * 160)
+    sync = gym.vector.SyncVectorEnv([lambda: gym.make("splitgym/FadingSplit-Pedestrian-v1", **over)] * 160)
     native.reset(seed=0)
     sync.reset(seed=1)
     a = _per_env_means(native, 50, seed=2)
@@ -195,9 +195,9 @@ def test_heat_throttles_and_stretches_device_compute() -> None:
 
 
 # -- history dependence ------------------------------------------------------------------------------------
-@pytest.mark.parametrize("scenario", ["Session", "Stateless"])
-def test_past_actions_change_later_rewards_in_the_vector_env(scenario: str) -> None:
-    envs = [FadingSplitV1VectorEnv(N, scenario, **SMALL) for _ in range(2)]
+@pytest.mark.parametrize("state", [STATE_COMPONENTS, ()])
+def test_past_actions_change_later_rewards_in_the_vector_env(state: tuple[str, ...]) -> None:
+    envs = [FadingSplitV1VectorEnv(N, "Pedestrian", state=state, **SMALL) for _ in range(2)]
     for e in envs:
         e.reset(seed=5)
     L = envs[0].num_layers
@@ -206,7 +206,7 @@ def test_past_actions_change_later_rewards_in_the_vector_env(scenario: str) -> N
         _step(envs[1], 0)  # edge only
     r0, r1 = (e.split_rewards() for e in envs)
     assert r0.shape == (N, L + 1)
-    if scenario == "Stateless":
+    if not state:
         np.testing.assert_allclose(r0, r1)
     else:
         assert not np.allclose(r0, r1)
@@ -214,7 +214,7 @@ def test_past_actions_change_later_rewards_in_the_vector_env(scenario: str) -> N
 
 
 def test_split_rewards_give_the_reward_of_the_action_taken() -> None:
-    env = FadingSplitV1VectorEnv(N, "Session", **SMALL)
+    env = FadingSplitV1VectorEnv(N, "Pedestrian", state=STATE_COMPONENTS, **SMALL)
     env.reset(seed=6)
     rng = np.random.default_rng(0)
     for _ in range(5):

@@ -28,7 +28,10 @@ from splitgym.errors import ConfigError
 from splitgym.profiles.profile import bundled_profiles, load_bundled
 from splitgym.profiles.quality import TableQualityModel
 
-V1_IDS = ["splitgym/FadingSplit-v1", *(f"splitgym/FadingSplit-{s}-v1" for s in SCENARIOS)]
+V1_IDS = [
+    "splitgym/FadingSplit-v1",
+    *(f"splitgym/FadingSplit-{s}{t}-v1" for s in SCENARIOS for t in ("", "-Stateless")),
+]
 SMALL = {"pool_size": 6, "horizon_s": 1.5}
 
 
@@ -164,7 +167,7 @@ def test_hand_computed_request_matches_ttft_latency_energy() -> None:
 
 # -- causality -------------------------------------------------------------------------------------------
 def test_observation_ignores_the_requests_own_fading() -> None:
-    env = gym.make("splitgym/FadingSplit-Reference-v1", **SMALL)
+    env = gym.make("splitgym/FadingSplit-Reference-Stateless-v1", **SMALL)
     u: Any = env.unwrapped
     env.reset(seed=3)
     for _ in range(5):
@@ -203,7 +206,7 @@ def test_checkers_pass_with_warnings_as_errors(env_id: str) -> None:
 
 
 def rollout(seed: int, steps: int = 30) -> list[Any]:
-    env = gym.make("splitgym/FadingSplit-Reference-v1", **SMALL)
+    env = gym.make("splitgym/FadingSplit-Reference-Stateless-v1", **SMALL)
     env.action_space.seed(seed)
     obs, _ = env.reset(seed=seed)
     trace: list[Any] = [obs.tolist()]
@@ -224,7 +227,7 @@ def test_info_says_where_quality_comes_from() -> None:
     assert "proxy" in info["quality_source"]
     _, _, _, _, info = env.step(3)
     assert "proxy" in info["quality_source"] and "proxy" in env.unwrapped.describe()  # type: ignore[attr-defined]
-    ref = gym.make("splitgym/FadingSplit-Reference-v1", **SMALL)
+    ref = gym.make("splitgym/FadingSplit-Reference-Stateless-v1", **SMALL)
     _, info = ref.reset(seed=0)
     assert "measured" in info["quality_source"]
 
@@ -336,7 +339,7 @@ def test_payload_airtime_is_the_hand_computed_slot_count(mode: str) -> None:
 
 def test_extreme_allowed_values_do_not_overflow() -> None:
     with np.errstate(over="raise", invalid="raise"):
-        env = gym.make("splitgym/FadingSplit-Reference-v1", speed_kmh=500.0, distance_m=(4000.0, 5000.0),
+        env = gym.make("splitgym/FadingSplit-Reference-Stateless-v1", speed_kmh=500.0, distance_m=(4000.0, 5000.0),
                        tx_power_dbm=33.0, pool_size=3, horizon_s=0.5)  # fmt: skip
         env.reset(seed=0)
         for a in range(13):
@@ -378,9 +381,11 @@ def test_activation_profile_costs_int4_most() -> None:
 
 # -- the native vector env against single envs ----------------------------------------------------------
 def test_vector_env_agrees_with_single_envs_in_distribution() -> None:
-    native = gym.make_vec("splitgym/FadingSplit-Reference-v1", num_envs=256, vectorization_mode="vector_entry_point",
+    native = gym.make_vec("splitgym/FadingSplit-Reference-Stateless-v1", num_envs=256, vectorization_mode="vector_entry_point",
                           **SMALL)  # fmt: skip
-    sync = gym.vector.SyncVectorEnv([lambda: gym.make("splitgym/FadingSplit-Reference-v1", **SMALL)] * 16)
+    sync = gym.vector.SyncVectorEnv(
+        [lambda: gym.make("splitgym/FadingSplit-Reference-Stateless-v1", **SMALL)] * 16
+    )
     native.reset(seed=0)
     sync.reset(seed=0)
     rewards: dict[str, list[float]] = {"native": [], "sync": []}
@@ -400,7 +405,7 @@ def test_vector_env_agrees_with_single_envs_in_distribution() -> None:
 
 
 def test_vector_and_single_use_the_same_evaluation() -> None:
-    env = gym.make("splitgym/FadingSplit-Reference-v1", **SMALL)
+    env = gym.make("splitgym/FadingSplit-Reference-Stateless-v1", **SMALL)
     env.reset(seed=2)
     u: Any = env.unwrapped
     req = u.request()
@@ -426,7 +431,7 @@ def test_physics_report_has_15_rows_all_within_tolerance(tmp_path: Any) -> None:
 # -- actions, observation modes, vector infos ------------------------------------------------------------
 @pytest.mark.parametrize("action", [1.7, "1", True, None, [1, 2], np.array([[1]]), np.array(1.0), 99, -1])
 def test_single_env_refuses_a_bad_action(action: Any) -> None:
-    env = gym.make("splitgym/FadingSplit-Reference-v1", **SMALL)
+    env = gym.make("splitgym/FadingSplit-Reference-Stateless-v1", **SMALL)
     env.reset(seed=0)
     with pytest.raises(gym.error.InvalidAction, match="action must be an integer"):
         env.step(action)
@@ -436,7 +441,7 @@ def test_single_env_refuses_a_bad_action(action: Any) -> None:
     "actions", [np.ones((2, 2), dtype=np.int64), np.ones(4), np.ones(4, dtype=bool), np.full(4, 13), [1, 2]]
 )
 def test_vector_env_refuses_bad_actions_without_reshaping_or_casting(actions: Any) -> None:
-    envs = gym.make_vec("splitgym/FadingSplit-Reference-v1", num_envs=4, vectorization_mode="vector_entry_point",
+    envs = gym.make_vec("splitgym/FadingSplit-Reference-Stateless-v1", num_envs=4, vectorization_mode="vector_entry_point",
                         **SMALL)  # fmt: skip
     envs.reset(seed=0)
     with pytest.raises(gym.error.InvalidAction, match="actions must"):
@@ -444,7 +449,7 @@ def test_vector_env_refuses_bad_actions_without_reshaping_or_casting(actions: An
 
 
 def test_vector_infos_count_the_step_like_single_envs() -> None:
-    envs = gym.make_vec("splitgym/FadingSplit-Reference-v1", num_envs=3, vectorization_mode="vector_entry_point",
+    envs = gym.make_vec("splitgym/FadingSplit-Reference-Stateless-v1", num_envs=3, vectorization_mode="vector_entry_point",
                         **SMALL)  # fmt: skip
     envs.reset(seed=0)
     for i in range(1, 4):
@@ -453,12 +458,12 @@ def test_vector_infos_count_the_step_like_single_envs() -> None:
 
 
 def test_dict_observation_mode_carries_the_mask_and_passes_the_checker() -> None:
-    env = gym.make("splitgym/FadingSplit-Reference-v1", observation_mode="dict", **SMALL)
+    env = gym.make("splitgym/FadingSplit-Reference-Stateless-v1", observation_mode="dict", **SMALL)
     obs, info = env.reset(seed=0)
     assert set(obs) == {"observation", "action_mask"} and env.observation_space.contains(obs)
     np.testing.assert_array_equal(obs["action_mask"], info["action_mask"].astype(obs["action_mask"].dtype))
     assert not obs["action_mask"][0]  # min_split 1: the raw prompt never leaves the device
-    box = gym.make("splitgym/FadingSplit-Reference-v1", **SMALL)
+    box = gym.make("splitgym/FadingSplit-Reference-Stateless-v1", **SMALL)
     box_obs, _ = box.reset(seed=0)
     np.testing.assert_array_equal(obs["observation"], box_obs)
     obs, *_ = env.step(6)
@@ -466,10 +471,12 @@ def test_dict_observation_mode_carries_the_mask_and_passes_the_checker() -> None
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         gym_check_env(
-            gym.make("splitgym/FadingSplit-Reference-v1", observation_mode="dict", **SMALL).unwrapped
+            gym.make(
+                "splitgym/FadingSplit-Reference-Stateless-v1", observation_mode="dict", **SMALL
+            ).unwrapped
         )
     with pytest.raises(ConfigError, match="observation_mode"):
-        gym.make("splitgym/FadingSplit-Reference-v1", observation_mode="image")
+        gym.make("splitgym/FadingSplit-Reference-Stateless-v1", observation_mode="image")
 
 
 def test_cqi_history_of_zero_is_a_clear_error() -> None:
