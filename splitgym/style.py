@@ -201,14 +201,16 @@ def env_title(name: str) -> str:
 # -- figures ------------------------------------------------------------------------------------------
 
 
-def figure(width_in: float = 7.0, height_in: float = 4.2, ncols: int = 1, **kwargs: Any) -> tuple[Any, Any]:
-    """A headless figure (Agg canvas) and its axes (an array of them with ``ncols > 1``)."""
+def figure(
+    width_in: float = 7.0, height_in: float = 4.2, ncols: int = 1, nrows: int = 1, **kwargs: Any
+) -> tuple[Any, Any]:
+    """A headless figure (Agg canvas) and its axes (an array of them with ``ncols > 1`` or ``nrows > 1``)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(width_in, height_in), dpi=100, layout="constrained")
     FigureCanvasAgg(fig)
-    return fig, fig.subplots(1, ncols, **kwargs)
+    return fig, fig.subplots(nrows, ncols, **kwargs)
 
 
 def legend_outside(ax: Any, title: str | None = None, ncol: int = 1) -> Any:

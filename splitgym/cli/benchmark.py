@@ -1,4 +1,4 @@
-"""``splitgym benchmark run|report|suites|versus|budget-sweep|paper-report|perf``."""
+"""``splitgym benchmark run|report|suites|versus|budget-sweep|paper-report|perf|episode``."""
 
 from __future__ import annotations
 
@@ -106,6 +106,22 @@ def _perf(args: argparse.Namespace) -> int:
     return 0
 
 
+def _episode(args: argparse.Namespace) -> int:
+    from splitgym.agents.envs import check_env_id
+    from splitgym.atomic import write_text_atomic
+    from splitgym.benchmarks.episode import episode_trace, plot_episode
+
+    check_env_id(args.env)
+    out = Path(args.out)
+    trace = episode_trace(args.env, args.policy, seed=args.seed)
+    stem = f"{args.env.split('/')[-1]}_{file_name(Path(args.policy).name)}_seed{args.seed}"
+    out.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(out / f"{stem}.csv", trace.to_csv(index=False))
+    png = plot_episode(trace, args.env, args.policy, out / f"{stem}.png")
+    print(f"{len(trace)} requests, return {trace['reward'].sum():.2f}: {out / (stem + '.csv')}, {png}")
+    return 0
+
+
 def add_parser(sub: Any, parser_class: type[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("benchmark", help="benchmark suites, paired comparisons, budget sweep, speed")
     bsub = p.add_subparsers(dest="benchmark", required=True, parser_class=parser_class)
@@ -176,3 +192,12 @@ def add_parser(sub: Any, parser_class: type[argparse.ArgumentParser]) -> None:
     b.add_argument("--quick", action="store_true", help="fewer steps (a smoke run, noisier ratios)")
     b.add_argument("--out", help="folder for perf.csv and perf.json")
     b.set_defaults(func=_perf)
+
+    b = bsub.add_parser("episode", help="one episode of a stateful env: its state over time (CSV + plot)")
+    b.add_argument("--env", default="splitgym/FadingSplit-v1", help="a stateful v1 environment ID")
+    b.add_argument(
+        "--policy", default="myopic", help="a baseline name (myopic, planning, ...) or a run folder"
+    )
+    b.add_argument("--seed", type=seed, default=0, help="episode seed (default: 0)")
+    b.add_argument("--out", default="episode", help="folder for the CSV and the PNG (default: episode)")
+    b.set_defaults(func=_episode)

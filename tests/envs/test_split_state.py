@@ -116,6 +116,27 @@ def test_battery_is_drawn_by_exactly_the_energy_in_info() -> None:
         pytest.fail("a 10 mWh battery should deplete within 200 requests")
 
 
+def test_bulk_rates_by_hand() -> None:
+    """UL: delivered TB bits of the pool entry's own trace over its duration; DL: TS 38.306 at the mean
+    SE of the CQI reports (CQI 0 read as 1), DL share 0.8 of DDDSU, 14 symbols, OH 0.14, x (1 - BLER)."""
+    env = FadingSplitV1Env("Pedestrian", **SMALL, state=("kv",))
+    link = env.world.link
+    ul, dl = link.bulk_rates_bps()
+    p = 7
+    delivered = sum(
+        float(link.tbs[m])
+        for m, lost in zip(link.mcs[p], np.diff(link.cum_lost[p]) > 0, strict=True)
+        if not lost
+    )
+    assert ul[p] == pytest.approx(delivered / ((link.total_slots - link.warmup_slots) * 0.5e-3), rel=1e-9)
+    se = {0: 0.1523, 1: 0.1523, 2: 0.2344, 3: 0.3770, 4: 0.6016, 5: 0.8770, 6: 1.1758, 7: 1.4766, 8: 1.9141,
+          9: 2.4063, 10: 2.7305, 11: 3.3223, 12: 3.9023, 13: 4.5234, 14: 5.1152, 15: 5.5547}  # fmt: skip
+    mean_se = np.mean([se[int(c)] for c in link.cqi[p]])
+    assert dl[p] == pytest.approx(mean_se * 12 * 51 * 14 * 0.86 * 0.8 / 0.5e-3 * 0.9, rel=1e-9)
+    best = int(np.argmax(ul))  # at the top of the pool the UL nears TS 38.306's 64QAM peak x UL share
+    assert 0.5 * 17.5e6 < ul[best] <= 87.6e6 * 0.2 * 1.01
+
+
 def test_kv_migration_bytes_and_recompute() -> None:
     env = FadingSplitV1Env("Pedestrian", **SMALL, state=("kv",), turns_per_conversation=3)
     env.reset(seed=4)
@@ -126,7 +147,12 @@ def test_kv_migration_bytes_and_recompute() -> None:
     context = i0["prompt_tokens"] + env.config.new_tokens
     assert i1["context_tokens"] == context
     assert i1["kv_bytes"] == pytest.approx(4 * context * kv_b)
-    assert i1["kv_move_s"] > 0.0
+    # towards the device (the split grew): the downlink's bulk rate of this request's pool entry
+    w = env.world
+    dl_times = 8.0 * i1["kv_bytes"] / np.asarray(w.downlink_rate_bps)
+    ul_times = 8.0 * i1["kv_bytes"] / np.asarray(w.uplink_rate_bps)
+    assert np.isclose(dl_times, i1["kv_move_s"], rtol=1e-12).any()
+    assert not np.isclose(ul_times, i1["kv_move_s"], rtol=1e-12).all()
     _, _, _, _, i2 = env.step(MID + 4)  # same split: nothing moves
     assert i2["kv_bytes"] == 0.0 and i2["kv_move_s"] == 0.0
     _, _, _, _, i3 = env.step(MID)  # a new conversation after 3 turns: no context
