@@ -69,7 +69,7 @@ def _v1_entries() -> tuple[EnvEntry, ...]:
         "splitgym/FadingSplit-v1",
         _SPLIT_V1,
         "split",
-        "v1 physics (NR link, token round trips, TR 38.840 energy) with every state component; Pedestrian",
+        "v1 physics (NR link, token round trips, TR 38.840 energy), stateful: the Pedestrian scenario",
         {"scenario": DEFAULT_V1_SCENARIO, "state": STATE},
         _SPLIT_V1_VEC,
     )
@@ -81,7 +81,7 @@ def _v1_entries() -> tuple[EnvEntry, ...]:
                 f"splitgym/FadingSplit-{name}-v1",
                 _SPLIT_V1,
                 "split",
-                f"{summary}; with queue, heat, battery, RRC state and KV cache",
+                f"{summary}; stateful",
                 {"scenario": name, "state": STATE},
                 vec,
             )
@@ -91,7 +91,7 @@ def _v1_entries() -> tuple[EnvEntry, ...]:
                 f"splitgym/FadingSplit-{name}-Stateless-v1",
                 _SPLIT_V1,
                 "split",
-                f"{summary}; stateless (a contextual bandit)",
+                f"{summary}; stateless: a contextual bandit",
                 {"scenario": name},
                 vec,
             )

@@ -35,7 +35,6 @@ Autoreset follows the vector env's ``autoreset_mode`` (``metadata["autoreset_mod
 from __future__ import annotations
 
 import inspect
-import math
 import time
 import warnings
 from collections.abc import Mapping, Sequence
@@ -323,8 +322,12 @@ class SB3EpisodeMonitor(VecMonitor):
                 "l": int(self.lengths[i]),
                 "t": round(time.time() - self.t_start, 6),
             }
-            for key in self.info_keywords:  # a key the batched env does not report is recorded as nan
-                episode[key] = info.get(key, math.nan)
+            for key in self.info_keywords:  # the batched env reports the single env's keys (tested)
+                if key not in info:
+                    raise ConfigError(
+                        f"info_keywords: {key!r} is not in the episode's last info (keys: {sorted(info)})"
+                    )
+                episode[key] = info[key]
             info["episode"] = episode
             writer = self.writers[i]
             if writer is not None:

@@ -54,7 +54,7 @@ from splitgym.envs.compressed.config import MODES, CompressedSplitConfig, compre
 from splitgym.envs.compressed.tables import CompressionTables
 from splitgym.envs.config import build_config
 from splitgym.envs.split.channel import Request
-from splitgym.envs.split.env import FadingSplitV1Env
+from splitgym.envs.split.env import REWARD_TERMS, FadingSplitV1Env
 from splitgym.envs.split.world import Outcome
 from splitgym.envs.wrappers import check_observation_mode, dict_space, with_mask
 
@@ -218,22 +218,19 @@ class CompressedSplitEnv(FadingSplitV1Env):
         if invalid:
             reward -= self._w_invalid
             r_inv = -self._w_invalid
-        w_q, w_l, w_e, w_load, w_inv = self._weights
         split, budget, mode = self.decode(run)
-        self._step = step = self._step + 1
+        self._step += 1
         info = {
-            "reward": reward, "r_invalid": r_inv, "quality": self._quality_list[run], "quality_score": score,
+            "r_invalid": r_inv, "quality": self._quality_list[run], "quality_score": score,
             "ttft_s": ttft, "tbt_s": tbt, "latency_s": total, "energy_j": energy, "energy_modem_j": e_modem,
             "load": load, "lateness": lateness, "outage": outage > 0.0, "r_quality": r_q, "r_latency": r_l,
             "r_energy": r_e, "r_load": r_load, "snr_db": snr, "distance_m": dist, "los": los > 0.0,
             "tx_power_dbm": ptx, "prompt_tokens": prompt, "device_load": u_d, "edge_load": u_e,
-            "w_quality": w_q, "w_latency": w_l, "w_energy": w_e, "w_load": w_load, "w_invalid": w_inv,
             "split": split, "budget": budget, "mode": mode, "requested_split": int(self.act_split[a]),
             "action": run, "requested_action": a, "invalid": invalid, "lane_split": lane_split,
             "exit_depth": self._exit_split[run], "device_scale": scale,
             "memory_bytes": float(self.memory_bytes[level, run]),
-            "tx_slots": float(self.world._lane_rows[lane, 3]), "quality_source": self.quality_source,
-            "step": step,
+            "tx_slots": float(self.world._lane_rows[lane, 3]),
         }  # fmt: skip
         self.last_info = info
         obs = self._next_obs(t, col)
@@ -246,7 +243,7 @@ class CompressedSplitEnv(FadingSplitV1Env):
         if self._t == 0:
             self._obs[0, 0] = obs
         info["action_mask"] = mask = self.action_masks()
-        return self._package(obs, mask), reward, False, step >= self._max_steps, info
+        return self._package(obs, mask), reward, False, self._step >= self._max_steps, info
 
     def _package(self, obs: NDArray[np.float32], mask: NDArray[np.bool_]) -> NDArray[np.float32]:
         """``obs``, or with ``observation_mode="dict"`` the dict of it and ``mask``."""
@@ -280,7 +277,7 @@ class CompressedSplitEnv(FadingSplitV1Env):
         if not i:
             return "CompressedSplit-v1: no step yet"
         return (
-            f"step {i['step']}: split {i['split']}/{self.num_layers} budget {i['budget']} mode {i['mode']} "
+            f"step {self._step}: split {i['split']}/{self.num_layers} budget {i['budget']} mode {i['mode']} "
             f"SNR {i['snr_db']:.1f} dB total {1e3 * i['latency_s']:.0f} ms energy {i['energy_j']:.2f} J "
-            f"reward {i['reward']:.3f}{' OUTAGE' if i['outage'] else ''}"
+            f"reward {sum(i[k] for k in REWARD_TERMS):.3f}{' OUTAGE' if i['outage'] else ''}"
         )

@@ -6,9 +6,12 @@ One step is one request: a prompt, then ``new_tokens`` tokens, each a round trip
 TTFT and latency, prompt length, loads, previous split) and picks the split ``k`` in ``0..L``. Splits the
 device cannot hold in memory or below ``min_split`` are infeasible: :meth:`FadingSplitV1Env.action_masks`
 and ``info["action_mask"]``; an infeasible action runs the nearest feasible split and costs ``w_invalid``.
-Reward and terms: :meth:`SplitWorld.evaluate <splitgym.envs.split.world.SplitWorld.evaluate>`; ``info``
-holds every term, weight, TTFT/TBT/latency, energy and the request's physics, and
-``info["quality_source"]`` says whether quality is measured or a proxy.
+Reward and terms: :meth:`SplitWorld.evaluate <splitgym.envs.split.world.SplitWorld.evaluate>`; a step's
+``info`` holds :data:`STEP_INFO_KEYS` (every reward term ``r_*``, TTFT/TBT/latency in s, energy in J and the
+request's physics, each key naming its unit; no ``reward`` or ``step`` key, which RL frameworks use
+themselves) plus the state's keys and ``action_mask``. Constants of the episode are not repeated per step:
+the reset's ``info`` has ``quality_source`` (whether quality is measured or a proxy) and
+``reward_weights``, also :attr:`FadingSplitV1Env.reward_weights` and :attr:`~FadingSplitV1Env.quality_source`.
 
 Speed: the request process does not depend on actions, so requests are simulated ahead in blocks (a batch
 of fresh episodes at a reset; the next block of the current episode when it outlasts the first) with their
@@ -43,7 +46,15 @@ from splitgym.envs.split.world import world_for
 from splitgym.envs.wrappers import check_observation_mode, dict_space, with_mask
 from splitgym.profiles.quality import QualityModel
 
-__all__ = ["INFO_KEYS", "PER_SPLIT_KEYS", "PER_STEP_KEYS", "WEIGHT_KEYS", "FadingSplitV1Env"]
+__all__ = [
+    "INFO_KEYS",
+    "PER_SPLIT_KEYS",
+    "PER_STEP_KEYS",
+    "REWARD_TERMS",
+    "STEP_INFO_KEYS",
+    "WEIGHT_KEYS",
+    "FadingSplitV1Env",
+]
 
 BLOCK = 256
 BATCH_ROWS = 2048
@@ -55,7 +66,12 @@ PER_STEP_KEYS = (
     "snr_db", "distance_m", "los", "tx_power_dbm", "prompt_tokens", "device_load", "edge_load",
 )  # fmt: skip
 WEIGHT_KEYS = ("w_quality", "w_latency", "w_energy", "w_load", "w_invalid")
-INFO_KEYS = PER_SPLIT_KEYS + PER_STEP_KEYS + WEIGHT_KEYS
+REWARD_TERMS = ("r_quality", "r_latency", "r_energy", "r_load", "r_invalid")  # the reward is their sum
+# A stateless step's info keys (besides "action_mask"); the stateful one adds the state's (STATE_INFO_KEYS).
+STEP_INFO_KEYS = (
+    *PER_SPLIT_KEYS[1:], *PER_STEP_KEYS, "split", "requested_split", "invalid", "quality_level",
+)  # fmt: skip
+INFO_KEYS = STEP_INFO_KEYS
 _OUTAGE = PER_SPLIT_KEYS.index("outage")
 
 
@@ -99,7 +115,8 @@ class FadingSplitV1Env(gym.Env[NDArray[np.float32], np.int64]):
         self.action_space = spaces.Discrete(L + 1)
         box = spaces.Box(0.0, 1.0, shape=(obs_dim,), dtype=np.float32)
         self.observation_space = dict_space(box, L + 1) if self._dict else box  # type: ignore[assignment]
-        self._weights = [float(getattr(self.config, n)) for n in WEIGHT_KEYS]
+        self.reward_weights: dict[str, float] = {n: float(getattr(self.config, n)) for n in WEIGHT_KEYS}
+        """The reward's weights (constant over the environment's life; in the reset's ``info`` too)."""
         self._masks = list(self.world.feasible)
         self._fallback: list[list[int]] = self.world.fallback.tolist()
         self._slot = self.world.slot_of
@@ -215,7 +232,11 @@ class FadingSplitV1Env(gym.Env[NDArray[np.float32], np.int64]):
             self.session.reset(self.np_random)
             obs[self._base_dim :] = self.session.observe()
             self._mask_now, self._nearest_now = self.session.allowed(self._c_level[0])
-        info = {"action_mask": self.action_masks(), "step": 0, "quality_source": self.quality_source}
+        info = {
+            "action_mask": self.action_masks(),
+            "quality_source": self.quality_source,
+            "reward_weights": dict(self.reward_weights),
+        }
         return obs, info
 
     def step(
@@ -242,7 +263,7 @@ class FadingSplitV1Env(gym.Env[NDArray[np.float32], np.int64]):
         lane = base + self._slot_list[split]
         values = self.world.evaluate_lane(lane, split, x_d, x_e, tx_w)
         info = self._request_info(values, row, k, split, lane)
-        reward, ttft, total = info["reward"], values[4], values[6]
+        reward, ttft, total = values[0] - self._w_invalid * (split != k), values[4], values[6]
         self.last_info = info
         obs = self._next_obs(t, col)
         H = self._cqi_h  # what this request left: CQI reports, TTFT, total, split
@@ -260,28 +281,26 @@ class FadingSplitV1Env(gym.Env[NDArray[np.float32], np.int64]):
         return obs, reward, False, self._step >= self._max_steps, info
 
     def _request_info(self, values: list[float], row: Any, k: int, split: int, lane: int) -> dict[str, Any]:
-        """The ``info`` of a request: :meth:`SplitWorld.evaluate_lane`'s ``values`` (``w_invalid`` charged
-        when ``split != k``), the request's conditions (``row`` of the block), weights, split and step."""
+        """The ``info`` of a request (:data:`STEP_INFO_KEYS`): :meth:`SplitWorld.evaluate_lane`'s ``values``
+        (``r_invalid = -w_invalid`` when ``split != k``), the request's conditions (``row`` of the block)
+        and the split."""
         (
-            reward, r_inv, quality, score, ttft, tbt, total, energy, e_modem, load, lateness, outage,
+            _, r_inv, quality, score, ttft, tbt, total, energy, e_modem, load, lateness, outage,
             r_q, r_l, r_e, r_load,
         ) = values  # fmt: skip
         _, _, _, _, _, snr, dist, los, ptx, prompt, u_d, u_e = row
-        w_q, w_l, w_e, w_load, w_inv = self._weights
-        self._step = step = self._step + 1
+        self._step += 1
         invalid = split != k
         if invalid:
-            reward -= self._w_invalid
             r_inv = -self._w_invalid
         return {
-            "reward": reward, "r_invalid": r_inv, "quality": quality, "quality_score": score, "ttft_s": ttft,
+            "r_invalid": r_inv, "quality": quality, "quality_score": score, "ttft_s": ttft,
             "tbt_s": tbt, "latency_s": total, "energy_j": energy, "energy_modem_j": e_modem, "load": load,
             "lateness": lateness, "outage": outage > 0.0, "r_quality": r_q, "r_latency": r_l,
             "r_energy": r_e, "r_load": r_load, "snr_db": snr, "distance_m": dist, "los": los > 0.0,
             "tx_power_dbm": ptx, "prompt_tokens": prompt, "device_load": u_d, "edge_load": u_e,
-            "w_quality": w_q, "w_latency": w_l, "w_energy": w_e, "w_load": w_load, "w_invalid": w_inv,
-            "split": split, "requested_split": k, "invalid": invalid, "quality_source": self.quality_source,
-            "step": step, "quality_level": self._level_packed[lane],
+            "split": split, "requested_split": k, "invalid": invalid,
+            "quality_level": self._level_packed[lane],
         }  # fmt: skip
 
     def _next_obs(self, t: int, col: int) -> NDArray[np.float32]:
@@ -331,7 +350,7 @@ class FadingSplitV1Env(gym.Env[NDArray[np.float32], np.int64]):
         x_d = (1.0 + x_d) * stretch - 1.0
         values = self.world.evaluate_lane(lane, split, x_d, x_e, tx_w, extra_s, extra_j)
         info = self._request_info(values, row, k, split, lane)
-        reward = info["reward"]
+        reward = values[0] - self._w_invalid * (split != k)
         ttft, total, energy, e_modem, outage = values[4], values[6], values[7], values[8], values[11]
         info.update(
             arrival_s=session._arrivals[0], start_s=session.start_s, wait_s=wait, promotion_s=promo,
@@ -416,8 +435,8 @@ class FadingSplitV1Env(gym.Env[NDArray[np.float32], np.int64]):
         if not i:
             return "FadingSplit-v1: no step yet"
         return (
-            f"step {i['step']}: split {i['split']}/{self.num_layers} SNR {i['snr_db']:.1f} dB "
+            f"step {self._step}: split {i['split']}/{self.num_layers} SNR {i['snr_db']:.1f} dB "
             f"TTFT {1e3 * i['ttft_s']:.0f} ms total {1e3 * i['latency_s']:.0f} ms "
             f"energy {i['energy_j']:.2f} J "
-            f"reward {i['reward']:.3f}{' OUTAGE' if i['outage'] else ''}"
+            f"reward {sum(i[k] for k in REWARD_TERMS):.3f}{' OUTAGE' if i['outage'] else ''}"
         )

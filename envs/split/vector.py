@@ -4,8 +4,15 @@
 process advances with :meth:`RequestProcess.step <splitgym.envs.split.channel.RequestProcess.step>` and
 requests are evaluated with the same :meth:`SplitWorld.evaluate
 <splitgym.envs.split.world.SplitWorld.evaluate>` as the single environment (only at the executed split),
-so both agree in distribution (tested). Autoreset follows Gymnasium's ``NEXT_STEP`` mode; ``infos`` holds
-arrays of the reward terms and physics with ``_key`` masks (``False`` where the env was reset).
+so both agree in distribution (tested). ``infos`` holds the single env's step keys
+(:data:`~splitgym.envs.split.env.STEP_INFO_KEYS`, plus the state's) as arrays with ``_key`` masks, as
+``SyncVectorEnv`` over single envs gives them. Autoreset follows Gymnasium: ``autoreset_mode=NEXT_STEP``
+(default; the step after an episode's end resets that env, its action ignored, reward 0, masks ``False``)
+or ``SAME_STEP`` (the env resets in the step that ends its episode; ``infos["final_obs"]`` and
+``infos["final_info"]`` hold what it ended with, the returned observation is the new episode's). ``reset``
+takes an int, None or a list of ``num_envs`` seeds; the lanes share one generator, so a list seeds it as a
+whole (:func:`numpy.random.SeedSequence` of the list): reproducible, but lane ``i`` is not the single env
+reset with ``seed[i]``.
 
 With sequential state (``state=(...)``) the lanes' components live in
 :class:`~splitgym.envs.split.vector_state.VectorSessionState` (the single env's
@@ -29,6 +36,7 @@ from numpy.typing import NDArray
 from splitgym.envs.checks import discrete_actions
 from splitgym.envs.split.channel import LargeScale, Request
 from splitgym.envs.split.config import DEFAULT_SCENARIO, scenario_config
+from splitgym.envs.split.env import STEP_INFO_KEYS, WEIGHT_KEYS
 from splitgym.envs.split.observation import initial_cqi, observe, tail_columns
 from splitgym.envs.split.state import physics_config
 from splitgym.envs.split.vector_state import (
@@ -41,12 +49,7 @@ from splitgym.profiles.quality import QualityModel
 
 __all__ = ["INFO_KEYS", "FadingSplitV1VectorEnv"]
 
-INFO_KEYS = (
-    "split", "invalid", "quality", "quality_score", "ttft_s", "tbt_s", "latency_s", "energy_j",
-    "energy_norm", "load", "lateness", "outage", "r_quality", "r_latency", "r_energy", "r_load", "r_invalid",
-    "quality_level",
-    "snr_db", "distance_m",
-)  # fmt: skip
+INFO_KEYS = STEP_INFO_KEYS  # the single env's, in its order
 
 
 class FadingSplitV1VectorEnv(VectorEnv[NDArray[np.float32], NDArray[np.int64], NDArray[Any]]):
@@ -55,9 +58,19 @@ class FadingSplitV1VectorEnv(VectorEnv[NDArray[np.float32], NDArray[np.int64], N
     metadata: dict[str, Any] = {"render_modes": [], "autoreset_mode": AutoresetMode.NEXT_STEP}  # noqa: RUF012
 
     def __init__(self, num_envs: int = 1, scenario: str = DEFAULT_SCENARIO, render_mode: str | None = None,
-                 quality_model: QualityModel | None = None, **overrides: Any) -> None:  # fmt: skip
+                 quality_model: QualityModel | None = None,
+                 autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
+                 **overrides: Any) -> None:  # fmt: skip
         if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
             raise ConfigError(f"num_envs must be an integer >= 1, got {num_envs!r}")
+        modes = {m.value: m for m in (AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP)}
+        mode = autoreset_mode.value if isinstance(autoreset_mode, AutoresetMode) else autoreset_mode
+        if mode not in modes:
+            raise ConfigError(
+                f"autoreset_mode must be one of {list(modes)} (or AutoresetMode), got {autoreset_mode!r}"
+            )
+        self.autoreset_mode = modes[mode]
+        self.metadata = {**self.metadata, "autoreset_mode": self.autoreset_mode}
         if render_mode is not None:
             raise ConfigError(f"render_mode must be None for the vector env, got {render_mode!r}")
         overrides.pop("max_episode_steps", None)
@@ -91,8 +104,17 @@ class FadingSplitV1VectorEnv(VectorEnv[NDArray[np.float32], NDArray[np.int64], N
         self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None
     ) -> tuple[NDArray[np.float32], dict[str, Any]]:
         if isinstance(seed, list):
-            raise ConfigError(
-                "seed must be an int or None for the batched vector env (one generator for all)"
+            if len(seed) != self.num_envs or not all(
+                x is None or (isinstance(x, int | np.integer) and not isinstance(x, bool) and x >= 0)
+                for x in seed
+            ):
+                raise ConfigError(
+                    f"seed: a list needs {self.num_envs} entries (one per env), each an int >= 0 or None, "
+                    f"got {seed!r}"
+                )
+            known = [int(x) for x in seed if x is not None]
+            seed = (
+                int(np.random.SeedSequence(known).generate_state(1)[0]) if len(known) == len(seed) else None
             )
         super().reset(seed=seed)
         self._state, self._req = self.world.process.init(self.np_random, self.num_envs)
@@ -106,7 +128,19 @@ class FadingSplitV1VectorEnv(VectorEnv[NDArray[np.float32], NDArray[np.int64], N
             self.session.reset(self.np_random)
             obs = np.concatenate([obs, self.session.observe()], axis=1)
             self._mask = self.session.mask(self._req.prompt_level)
-        return obs, {"action_mask": self.action_masks(), "quality_source": w.quality.source}
+        return obs, self._reset_info(np.ones(self.num_envs, dtype=bool))
+
+    def _reset_info(self, where: NDArray[np.bool_]) -> dict[str, Any]:
+        """The single env's reset info as arrays over the envs ``where`` reset (masks ``_key``)."""
+        source = np.full(self.num_envs, None, dtype=object)
+        source[where] = self.world.quality.source
+        weights = {k: np.where(where, float(getattr(self.config, k)), 0.0) for k in WEIGHT_KEYS}
+        return {
+            "action_mask": self.action_masks(), "_action_mask": where.copy(),
+            "quality_source": source, "_quality_source": where.copy(),
+            "reward_weights": {**weights, **{f"_{k}": where.copy() for k in WEIGHT_KEYS}},
+            "_reward_weights": where.copy(),
+        }  # fmt: skip
 
     def step(
         self, actions: NDArray[np.int64]
@@ -117,7 +151,11 @@ class FadingSplitV1VectorEnv(VectorEnv[NDArray[np.float32], NDArray[np.int64], N
         w, s = self.world, self._req
         live = ~self._autoreset
         session = self.session
-        values: dict[str, Any] = {"snr_db": s.snr_db, "distance_m": s.distance_m}
+        values: dict[str, Any] = {
+            "snr_db": s.snr_db, "distance_m": s.distance_m, "los": s.los, "tx_power_dbm": s.tx_power_dbm,
+            "prompt_tokens": w.prompts.take(s.prompt_level).astype(np.float64), "device_load": s.device_load,
+            "edge_load": s.edge_load, "requested_split": acts,
+        }  # fmt: skip
         if session is None:
             executed, invalid = w.execute(s.prompt_level, acts)
             out = w.evaluate(s, executed, invalid)
@@ -135,7 +173,6 @@ class FadingSplitV1VectorEnv(VectorEnv[NDArray[np.float32], NDArray[np.int64], N
         for key in (*INFO_KEYS, *(STATE_INFO_KEYS if session is not None else ())):
             infos[key] = values[key] if key in values else getattr(out, key)
             infos["_" + key] = live
-        infos["step"], infos["_step"] = self._steps.copy(), live  # the step in the episode, as single envs
         tail = tail_columns(self.config, out.cqi, out.ttft_s, out.latency_s)
         new = w.process.step(self._state, self.np_random)
         self._prev = np.where(live, executed, 0)
@@ -150,13 +187,63 @@ class FadingSplitV1VectorEnv(VectorEnv[NDArray[np.float32], NDArray[np.int64], N
             if session is not None:
                 session.reset(self.np_random, idx)
         self._req, self._tail = new, tail
-        self._autoreset = terminated | truncated
+        done = terminated | truncated
         obs = observe(self.config, new, tail, self._prev, w.num_layers, w.prompts)
         if session is not None:
             obs = np.concatenate([obs, session.observe()], axis=1)
             self._mask = session.mask(new.prompt_level)
-        infos["action_mask"] = self.action_masks()
+        infos["action_mask"], infos["_action_mask"] = self.action_masks(), np.ones(self.num_envs, dtype=bool)
+        if not live.all():  # NEXT_STEP: the envs reset in this step report their reset info, no step keys
+            if not live.any():
+                infos = {k: v for k, v in infos.items() if k.lstrip("_") == "action_mask"}
+            reset = self._reset_info(~live)
+            infos.update({k: v for k, v in reset.items() if k.lstrip("_") != "action_mask"})
+        if self.autoreset_mode is AutoresetMode.SAME_STEP and done.any():
+            return self._same_step_reset(obs, done, infos), reward, terminated, truncated, infos
+        self._autoreset = done
         return obs, reward, terminated, truncated, infos
+
+    def _same_step_reset(
+        self, obs: NDArray[np.float32], done: NDArray[np.bool_], infos: dict[str, Any]
+    ) -> NDArray[np.float32]:
+        """``SAME_STEP``: reset the envs whose episode ended now, as ``SyncVectorEnv`` does: their step info
+        and observation move to ``final_info`` / ``final_obs``; ``infos`` gets their reset info; returns
+        the observations with theirs replaced by the new episodes' first."""
+        assert self._req is not None and self._state is not None
+        idx = np.flatnonzero(done)
+        keys = [k for k in infos if not k.startswith("_")]
+        final_info = {k: infos[k] for k in keys} | {"_" + k: done.copy() for k in keys}
+        for key in keys:
+            if key != "action_mask":  # a step key: the reset envs have none (absent if every env reset)
+                mask = infos["_" + key] & ~done
+                if mask.any():
+                    infos["_" + key] = mask
+                else:
+                    del infos[key], infos["_" + key]
+        final_obs = np.full(self.num_envs, None, dtype=object)
+        for i in idx:
+            final_obs[i] = obs[i].copy()
+        fresh_state, fresh = self.world.process.init(self.np_random, idx.size)
+        for name in vars(self._state):
+            getattr(self._state, name)[idx] = getattr(fresh_state, name)
+        for name in vars(self._req):
+            getattr(self._req, name)[idx] = getattr(fresh, name)
+        self._tail[idx] = self._fresh_tail(fresh)
+        self._prev[idx] = 0
+        self._steps[idx] = 0
+        w = self.world
+        new_obs = observe(self.config, self._req, self._tail, self._prev, w.num_layers, w.prompts)
+        if self.session is not None:
+            self.session.reset(self.np_random, idx)
+            new_obs = np.concatenate([new_obs, self.session.observe()], axis=1)
+            self._mask = self.session.mask(self._req.prompt_level)
+        reset = self._reset_info(done)
+        infos.update({k: v for k, v in reset.items() if k not in ("action_mask", "_action_mask")})
+        infos["action_mask"] = self.action_masks()
+        infos.update(
+            final_obs=final_obs, _final_obs=done.copy(), final_info=final_info, _final_info=done.copy()
+        )
+        return np.asarray(new_obs, dtype=np.float32)
 
     def _evaluate_state(
         self,

@@ -516,7 +516,10 @@ def test_not_a_run_folder(where: str, command: str, capsys: pytest.CaptureFixtur
     [1.7, "1", True, [1, 2], -1, 10**6, np.array([1, 2]), np.array(1.0), np.array([[1]]), None],
     ids=["float", "str", "bool", "list", "negative", "huge", "array2", "float-array", "2d-array", "none"],
 )
-@pytest.mark.parametrize("env_id", [PAPER, "splitgym/PaperSplitDirect-v0", "splitgym/CompressedSplit-v1"])
+@pytest.mark.parametrize(
+    "env_id",
+    [PAPER, DIRECT, "splitgym/CompressedSplit-v1", FADING, "splitgym/FadingSplit-Pedestrian-Stateless-v1"],
+)
 def test_bad_actions_are_refused(action: Any, env_id: str) -> None:
     import gymnasium as gym
 

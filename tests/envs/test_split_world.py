@@ -11,6 +11,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env as gym_check_env
+from gymnasium.vector import AutoresetMode
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import splitgym
@@ -225,8 +226,11 @@ def test_info_says_where_quality_comes_from() -> None:
     env = gym.make("splitgym/FadingSplit-v1", **SMALL)
     _, info = env.reset(seed=0)
     assert "proxy" in info["quality_source"]
+    assert info["reward_weights"] == {"w_quality": 1.0, "w_latency": 0.5, "w_energy": 0.2, "w_load": 0.1,
+                                      "w_invalid": 1.0}  # fmt: skip
     _, _, _, _, info = env.step(3)
-    assert "proxy" in info["quality_source"] and "proxy" in env.unwrapped.describe()  # type: ignore[attr-defined]
+    assert "quality_source" not in info and not any(k.startswith("w_") for k in info)  # constants: reset only
+    assert "proxy" in env.unwrapped.quality_source and "proxy" in env.unwrapped.describe()  # type: ignore[attr-defined]
     ref = gym.make("splitgym/FadingSplit-Reference-Stateless-v1", **SMALL)
     _, info = ref.reset(seed=0)
     assert "measured" in info["quality_source"]
@@ -448,13 +452,62 @@ def test_vector_env_refuses_bad_actions_without_reshaping_or_casting(actions: An
         envs.step(actions)
 
 
-def test_vector_infos_count_the_step_like_single_envs() -> None:
-    envs = gym.make_vec("splitgym/FadingSplit-Reference-Stateless-v1", num_envs=3, vectorization_mode="vector_entry_point",
-                        **SMALL)  # fmt: skip
-    envs.reset(seed=0)
-    for i in range(1, 4):
-        _, _, _, _, info = envs.step(np.full(3, 6))
-        np.testing.assert_array_equal(info["step"], [i, i, i])
+def _layout(info: dict[str, Any]) -> dict[str, Any]:
+    """Keys, shapes and ``_key`` masks of a vector info (nested dicts included)."""
+    out: dict[str, Any] = {}
+    for k, v in info.items():
+        if isinstance(v, dict):
+            out[k] = _layout(v)
+        elif k.startswith("_"):
+            out[k] = np.asarray(v).tolist()
+        else:
+            out[k] = np.asarray(v).shape
+    return out
+
+
+@pytest.mark.parametrize("mode", [AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP])
+@pytest.mark.parametrize("env_id", ["splitgym/FadingSplit-v1", "splitgym/FadingSplit-Reference-Stateless-v1"])
+def test_vector_infos_agree_with_sync_vector_env_on_keys_and_masks(env_id: str, mode: AutoresetMode) -> None:
+    over = {**SMALL, "max_steps": 3}
+    sync = gym.vector.SyncVectorEnv([lambda: gym.make(env_id, **over)] * 3, autoreset_mode=mode)
+    native = gym.make_vec(
+        env_id, num_envs=3, vectorization_mode="vector_entry_point", autoreset_mode=mode, **over
+    )
+    assert native.metadata["autoreset_mode"] is mode
+    layouts = []
+    for envs in (sync, native):
+        _, info = envs.reset(seed=[4, 5, 6])
+        seen = [_layout(info)]
+        acts = np.array([6, 0, 9])
+        for _ in range(7):  # through two episode ends
+            _, _, terminated, truncated, info = envs.step(acts)
+            seen.append(_layout(info))
+            if mode is AutoresetMode.SAME_STEP and (terminated | truncated).any():
+                assert set(info["final_info"]) >= {"latency_s", "r_quality", "_latency_s"}
+        layouts.append(seen)
+    for t, (a, b) in enumerate(zip(*layouts, strict=True)):
+        assert a == b, (t, set(a) ^ set(b))
+    for key in ("reward", "step", "w_quality", "quality_source"):  # no framework clash, no per-step constants
+        assert key not in layouts[1][1]
+    assert "quality_source" in layouts[1][0] and "reward_weights" in layouts[1][0]
+
+
+def test_vector_env_takes_a_list_of_seeds_and_refuses_bad_ones() -> None:
+    def run(seed: Any) -> list[float]:
+        envs = gym.make_vec(
+            "splitgym/FadingSplit-v1", num_envs=3, vectorization_mode="vector_entry_point", **SMALL
+        )
+        obs, _ = envs.reset(seed=seed)
+        _, r, *_ = envs.step(np.full(3, 6))
+        return [*obs.ravel().tolist(), *np.asarray(r).tolist()]
+
+    assert run([1, 2, 3]) == run([1, 2, 3]) and run([1, 2, 3]) != run([1, 2, 4])
+    for bad in ([1, 2], [1, 2, -3], [1, 2, "x"], [1, 2, True]):
+        with pytest.raises(ConfigError, match="seed: a list needs 3 entries"):
+            run(bad)
+    with pytest.raises(ConfigError, match="autoreset_mode must be one of"):
+        gym.make_vec("splitgym/FadingSplit-v1", num_envs=2, vectorization_mode="vector_entry_point",
+                     autoreset_mode="Sometimes")  # fmt: skip
 
 
 def test_dict_observation_mode_carries_the_mask_and_passes_the_checker() -> None:
