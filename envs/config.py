@@ -35,8 +35,9 @@ def build_config(cls: type[C], base: C | None, overrides: Mapping[str, Any], own
     names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
     for key in overrides:
         if key not in names:
-            raise UnknownParameterError(
-                f"{owner}: unknown parameter {key!r}{suggest(key, names)}; allowed: {names}"
+            raise UnknownParameterError(  # Python's own wording too: wrappers (TorchRL) match on it
+                f"{owner}: unknown parameter {key!r} (got an unexpected keyword argument {key!r})"
+                f"{suggest(key, names)}; allowed: {names}"
             )
     values = {k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()}
     if base is None:

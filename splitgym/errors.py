@@ -28,9 +28,9 @@ class ConfigError(SplitGymError):
 
 
 class UnknownParameterError(ConfigError, TypeError):
-    """A keyword argument that the environment or agent does not take. Also a ``TypeError``, as Python
-    raises for an unexpected keyword, so wrappers that probe a constructor with a keyword (TorchRL's
-    ``GymEnv``, for one) see what they expect."""
+    """A keyword argument that the environment or agent does not take. Also a ``TypeError`` whose message
+    holds Python's own ``got an unexpected keyword argument 'name'``, so wrappers that probe a constructor
+    with a keyword and match that text (TorchRL's ``GymEnv`` tries ``frameskip``) see what they expect."""
 
 
 class InvalidActionError(ConfigError):

@@ -14,9 +14,13 @@ older version RLlib pins (Gymnasium 1.4 became 1.2, as reported in issue 16), wh
 environment (stable-baselines3, the tests) do not expect::
 
     python -m venv .venv-rllib
-    .venv-rllib/bin/pip install -e . "ray[rllib]" torch
+    .venv-rllib/bin/pip install -c constraints.txt torch==2.13.0   # the CPU wheel first, never a CUDA one
+    .venv-rllib/bin/pip install -c constraints.txt -e . -r tests/clients/requirements-rllib.txt
 
-then::
+(``make clients`` does this and runs ``tests/clients/test_rllib_ppo.py``, the recipe below as a test).
+Start Ray from outside the checkout: Ray puts the driver's working directory on every worker's path, and
+from the repository root the top-level ``splitgym/`` folder would hide the installed package
+(``No module named 'splitgym.envs'`` in the env runners). Then::
 
     import ray
     from ray.rllib.algorithms.ppo import PPOConfig

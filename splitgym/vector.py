@@ -34,7 +34,6 @@ Autoreset follows the vector env's ``autoreset_mode`` (``metadata["autoreset_mod
 
 from __future__ import annotations
 
-import inspect
 import time
 import warnings
 from collections.abc import Mapping, Sequence
@@ -345,16 +344,6 @@ def has_vector_entry_point(env_id: str) -> bool:
     return gym.spec(env_id).vector_entry_point is not None
 
 
-def _takes(entry_point: Any, name: str) -> bool:
-    from gymnasium.envs.registration import load_env_creator
-
-    creator = load_env_creator(entry_point) if isinstance(entry_point, str) else entry_point
-    try:
-        return name in inspect.signature(creator).parameters
-    except (TypeError, ValueError):
-        return False
-
-
 def make_sb3_vec_env(
     env_id: str,
     n_envs: int,
@@ -362,7 +351,10 @@ def make_sb3_vec_env(
     seed: int | None = None,
 ) -> SB3VecEnv:
     """``gym.make_vec(env_id, n_envs, vectorization_mode="vector_entry_point", **env_kwargs)`` as an SB3
-    ``VecEnv`` (``SAME_STEP`` autoreset when the entry point takes ``autoreset_mode``), seeded ``seed``."""
+    ``VecEnv``, seeded ``seed``. The native env's default ``NEXT_STEP`` autoreset is kept unless
+    ``env_kwargs`` names ``autoreset_mode``: the committed PPO results were trained so (one ignored reset
+    step per episode, not counted by the episode monitor); ``autoreset_mode="SameStep"`` gives SB3's exact
+    semantics."""
     if isinstance(n_envs, bool) or not isinstance(n_envs, int) or n_envs < 1:
         raise ConfigError(f"n_envs must be an integer >= 1, got {n_envs!r}")
     spec = gym.spec(env_id)
@@ -371,8 +363,6 @@ def make_sb3_vec_env(
             f"{env_id} has no vector_entry_point (no natively batched env); use SB3's make_vec_env instead"
         )
     kwargs = dict(env_kwargs or {})
-    if "autoreset_mode" not in kwargs and _takes(spec.vector_entry_point, "autoreset_mode"):
-        kwargs["autoreset_mode"] = AutoresetMode.SAME_STEP
     vec = gym.make_vec(env_id, num_envs=n_envs, vectorization_mode="vector_entry_point", **kwargs)
     out = SB3VecEnv(vec)
     if seed is not None:

@@ -7,12 +7,13 @@ requests are evaluated with the same :meth:`SplitWorld.evaluate
 so both agree in distribution (tested). ``infos`` holds the single env's step keys
 (:data:`~splitgym.envs.split.env.STEP_INFO_KEYS`, plus the state's) as arrays with ``_key`` masks, as
 ``SyncVectorEnv`` over single envs gives them. Autoreset follows Gymnasium: ``autoreset_mode=NEXT_STEP``
-(default; the step after an episode's end resets that env, its action ignored, reward 0, masks ``False``)
-or ``SAME_STEP`` (the env resets in the step that ends its episode; ``infos["final_obs"]`` and
-``infos["final_info"]`` hold what it ended with, the returned observation is the new episode's). ``reset``
-takes an int, None or a list of ``num_envs`` seeds; the lanes share one generator, so a list seeds it as a
-whole (:func:`numpy.random.SeedSequence` of the list): reproducible, but lane ``i`` is not the single env
-reset with ``seed[i]``.
+(default; the step after an episode's end resets that env, its action ignored, reward 0, masks ``False``) or
+``SAME_STEP`` (the env resets in the step that ends its episode; ``infos["final_obs"]`` and
+``infos["final_info"]`` hold what it ended with, the returned observation is the new episode's) or
+``DISABLED`` (the caller resets ended envs with ``reset(options={"reset_mask": mask})``; TorchRL's choice).
+``reset`` takes an int, None or a list of ``num_envs`` seeds; the lanes share one generator, so a list seeds
+it as a whole (:func:`numpy.random.SeedSequence` of the list): reproducible, but lane ``i`` is not the single
+env reset with ``seed[i]``.
 
 With sequential state (``state=(...)``) the lanes' components live in
 :class:`~splitgym.envs.split.vector_state.VectorSessionState` (the single env's
@@ -63,7 +64,9 @@ class FadingSplitV1VectorEnv(VectorEnv[NDArray[np.float32], NDArray[np.int64], N
                  **overrides: Any) -> None:  # fmt: skip
         if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
             raise ConfigError(f"num_envs must be an integer >= 1, got {num_envs!r}")
-        modes = {m.value: m for m in (AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP)}
+        modes = {
+            m.value: m for m in (AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP, AutoresetMode.DISABLED)
+        }
         mode = autoreset_mode.value if isinstance(autoreset_mode, AutoresetMode) else autoreset_mode
         if mode not in modes:
             raise ConfigError(
@@ -116,6 +119,9 @@ class FadingSplitV1VectorEnv(VectorEnv[NDArray[np.float32], NDArray[np.int64], N
             seed = (
                 int(np.random.SeedSequence(known).generate_state(1)[0]) if len(known) == len(seed) else None
             )
+        mask = (options or {}).get("reset_mask")
+        if mask is not None:
+            return self._reset_masked(mask, seed)
         super().reset(seed=seed)
         self._state, self._req = self.world.process.init(self.np_random, self.num_envs)
         self._tail = self._fresh_tail(self._req)
@@ -129,6 +135,46 @@ class FadingSplitV1VectorEnv(VectorEnv[NDArray[np.float32], NDArray[np.int64], N
             obs = np.concatenate([obs, self.session.observe()], axis=1)
             self._mask = self.session.mask(self._req.prompt_level)
         return obs, self._reset_info(np.ones(self.num_envs, dtype=bool))
+
+    def _reset_masked(self, mask: Any, seed: int | None) -> tuple[NDArray[np.float32], dict[str, Any]]:
+        """``reset(options={"reset_mask": mask})`` (``DISABLED`` autoreset, as ``SyncVectorEnv``): new
+        episodes in the envs ``mask`` selects, the others untouched; every env's observation, the reset
+        info of the selected ones. A seed reseeds the batch's one generator first."""
+        if (
+            not isinstance(mask, np.ndarray) or mask.dtype != np.bool_ or mask.shape != (self.num_envs,)
+            or not mask.any()
+        ):  # fmt: skip
+            raise ConfigError(
+                f"options['reset_mask'] must be a numpy bool array of shape ({self.num_envs},) with a True "
+                f"entry, got {mask!r}"
+            )
+        if self._req is None or self._state is None:
+            raise ConfigError("options['reset_mask'] needs a full reset() first")
+        if seed is not None:
+            super().reset(seed=seed)
+        obs = self._fresh_lanes(np.flatnonzero(mask))
+        return obs, self._reset_info(mask.copy())
+
+    def _fresh_lanes(self, idx: NDArray[np.int64]) -> NDArray[np.float32]:
+        """New episodes in envs ``idx`` (their request process, tail, previous split, step count and state);
+        every env's current observation."""
+        assert self._req is not None and self._state is not None
+        fresh_state, fresh = self.world.process.init(self.np_random, idx.size)
+        for name in vars(self._state):
+            getattr(self._state, name)[idx] = getattr(fresh_state, name)
+        for name in vars(self._req):
+            getattr(self._req, name)[idx] = getattr(fresh, name)
+        self._tail[idx] = self._fresh_tail(fresh)
+        self._prev[idx] = 0
+        self._steps[idx] = 0
+        self._autoreset[idx] = False
+        w = self.world
+        obs = observe(self.config, self._req, self._tail, self._prev, w.num_layers, w.prompts)
+        if self.session is not None:
+            self.session.reset(self.np_random, idx)
+            obs = np.concatenate([obs, self.session.observe()], axis=1)
+            self._mask = self.session.mask(self._req.prompt_level)
+        return np.asarray(obs, dtype=np.float32)
 
     def _reset_info(self, where: NDArray[np.bool_]) -> dict[str, Any]:
         """The single env's reset info as arrays over the envs ``where`` reset (masks ``_key``)."""
@@ -200,7 +246,8 @@ class FadingSplitV1VectorEnv(VectorEnv[NDArray[np.float32], NDArray[np.int64], N
             infos.update({k: v for k, v in reset.items() if k.lstrip("_") != "action_mask"})
         if self.autoreset_mode is AutoresetMode.SAME_STEP and done.any():
             return self._same_step_reset(obs, done, infos), reward, terminated, truncated, infos
-        self._autoreset = done
+        # DISABLED: an ended env waits for reset(options={"reset_mask": ...}) (stepped before it, it goes on)
+        self._autoreset = done if self.autoreset_mode is AutoresetMode.NEXT_STEP else self._autoreset
         return obs, reward, terminated, truncated, infos
 
     def _same_step_reset(
@@ -223,27 +270,14 @@ class FadingSplitV1VectorEnv(VectorEnv[NDArray[np.float32], NDArray[np.int64], N
         final_obs = np.full(self.num_envs, None, dtype=object)
         for i in idx:
             final_obs[i] = obs[i].copy()
-        fresh_state, fresh = self.world.process.init(self.np_random, idx.size)
-        for name in vars(self._state):
-            getattr(self._state, name)[idx] = getattr(fresh_state, name)
-        for name in vars(self._req):
-            getattr(self._req, name)[idx] = getattr(fresh, name)
-        self._tail[idx] = self._fresh_tail(fresh)
-        self._prev[idx] = 0
-        self._steps[idx] = 0
-        w = self.world
-        new_obs = observe(self.config, self._req, self._tail, self._prev, w.num_layers, w.prompts)
-        if self.session is not None:
-            self.session.reset(self.np_random, idx)
-            new_obs = np.concatenate([new_obs, self.session.observe()], axis=1)
-            self._mask = self.session.mask(self._req.prompt_level)
+        new_obs = self._fresh_lanes(idx)
         reset = self._reset_info(done)
         infos.update({k: v for k, v in reset.items() if k not in ("action_mask", "_action_mask")})
         infos["action_mask"] = self.action_masks()
         infos.update(
             final_obs=final_obs, _final_obs=done.copy(), final_info=final_info, _final_info=done.copy()
         )
-        return np.asarray(new_obs, dtype=np.float32)
+        return new_obs
 
     def _evaluate_state(
         self,

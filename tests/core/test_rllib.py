@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from typing import Any
 
 import gymnasium as gym
@@ -52,35 +51,5 @@ def test_creator_survives_pickling_to_a_worker() -> None:
     creator({}).close()
 
 
-def _rllib_importable() -> bool:
-    if importlib.util.find_spec("ray") is None:
-        return False
-    try:
-        from ray.rllib.algorithms.ppo import PPOConfig  # noqa: F401
-    except Exception:  # missing extras raise ImportError or others
-        return False
-    return True
-
-
-@pytest.mark.slow
-@pytest.mark.skipif(not _rllib_importable(), reason="needs ray[rllib] (in its own environment)")
-def test_rllib_ppo_two_env_runners_two_iterations() -> None:
-    import ray
-    from ray.rllib.algorithms.ppo import PPOConfig
-
-    ray.init(num_cpus=3, include_dashboard=False, ignore_reinit_error=True)
-    try:
-        register_with_ray(["splitgym/FadingSplit-v1"])
-        config = (
-            PPOConfig()
-            .environment("splitgym/FadingSplit-v1", env_config={"scenario": "Vehicular"})
-            .env_runners(num_env_runners=2, rollout_fragment_length=100)
-            .training(train_batch_size_per_learner=400, minibatch_size=100, num_epochs=1)
-        )
-        algo = config.build_algo()
-        results = [algo.train() for _ in range(2)]
-        algo.stop()
-    finally:
-        ray.shutdown()
-    assert len(results) == 2
-    assert results[-1]["env_runners"]["num_env_steps_sampled_lifetime"] >= 800
+# RLlib PPO itself (two env runners, two iterations) runs in its own environment: tests/clients/test_rllib_ppo.py
+# (`make clients`).

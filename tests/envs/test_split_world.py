@@ -535,3 +535,21 @@ def test_dict_observation_mode_carries_the_mask_and_passes_the_checker() -> None
 def test_cqi_history_of_zero_is_a_clear_error() -> None:
     with pytest.raises(ConfigError, match="cqi_history"):
         scenario_config("Reference", cqi_history=0)
+
+
+def test_vector_env_disabled_autoreset_resets_only_the_masked_envs() -> None:
+    envs = gym.make_vec("splitgym/FadingSplit-v1", num_envs=3, vectorization_mode="vector_entry_point",
+                        autoreset_mode=AutoresetMode.DISABLED, max_steps=2, **SMALL)  # fmt: skip
+    obs0, _ = envs.reset(seed=0)
+    envs.step(np.full(3, 6))
+    obs, _, terminated, truncated, info = envs.step(np.full(3, 6))
+    assert truncated.all() and not terminated.any() and info["_latency_s"].all()
+    mask = np.array([True, False, True])
+    new, reset_info = envs.reset(options={"reset_mask": mask})
+    np.testing.assert_array_equal(new[1], obs[1])  # untouched
+    assert not np.array_equal(new[0], obs[0]) and reset_info["_quality_source"].tolist() == mask.tolist()
+    _, _, _, truncated, _ = envs.step(np.full(3, 6))
+    assert truncated.tolist() == [False, True, False]  # env 1 went on past its end; 0 and 2 started anew
+    for bad in (np.array([1, 0, 1]), np.zeros(3, dtype=bool), np.ones(2, dtype=bool)):
+        with pytest.raises(ConfigError, match="reset_mask"):
+            envs.reset(options={"reset_mask": bad})
