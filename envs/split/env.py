@@ -9,9 +9,11 @@ and ``info["action_mask"]``; an infeasible action runs the nearest feasible spli
 Reward and terms: :meth:`SplitWorld.evaluate <splitgym.envs.split.world.SplitWorld.evaluate>`; a step's
 ``info`` holds :data:`STEP_INFO_KEYS` (every reward term ``r_*``, TTFT/TBT/latency in s, energy in J and the
 request's physics, each key naming its unit; no ``reward`` or ``step`` key, which RL frameworks use
-themselves) plus the state's keys and ``action_mask``. Constants of the episode are not repeated per step:
-the reset's ``info`` has ``quality_source`` (whether quality is measured or a proxy) and
-``reward_weights``, also :attr:`FadingSplitV1Env.reward_weights` and :attr:`~FadingSplitV1Env.quality_source`.
+themselves) plus the state's keys and ``action_mask`` (the reset's ``info`` holds ``action_mask`` only).
+Constants are attributes, not info: :attr:`FadingSplitV1Env.reward_weights` and
+:attr:`~FadingSplitV1Env.quality_source` (whether quality is measured or a proxy; also in :meth:`describe`),
+so that every info key is a per-step number (TorchRL turns them into tensors) and none appears only at
+reset.
 
 Speed: the request process does not depend on actions, so requests are simulated ahead in blocks (a batch
 of fresh episodes at a reset; the next block of the current episode when it outlasts the first) with their
@@ -116,7 +118,7 @@ class FadingSplitV1Env(gym.Env[NDArray[np.float32], np.int64]):
         box = spaces.Box(0.0, 1.0, shape=(obs_dim,), dtype=np.float32)
         self.observation_space = dict_space(box, L + 1) if self._dict else box  # type: ignore[assignment]
         self.reward_weights: dict[str, float] = {n: float(getattr(self.config, n)) for n in WEIGHT_KEYS}
-        """The reward's weights (constant over the environment's life; in the reset's ``info`` too)."""
+        """The reward's weights (constant over the environment's life)."""
         self._masks = list(self.world.feasible)
         self._fallback: list[list[int]] = self.world.fallback.tolist()
         self._slot = self.world.slot_of
@@ -232,12 +234,7 @@ class FadingSplitV1Env(gym.Env[NDArray[np.float32], np.int64]):
             self.session.reset(self.np_random)
             obs[self._base_dim :] = self.session.observe()
             self._mask_now, self._nearest_now = self.session.allowed(self._c_level[0])
-        info = {
-            "action_mask": self.action_masks(),
-            "quality_source": self.quality_source,
-            "reward_weights": dict(self.reward_weights),
-        }
-        return obs, info
+        return obs, {"action_mask": self.action_masks()}
 
     def step(
         self, action: np.int64 | int

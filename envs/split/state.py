@@ -31,8 +31,10 @@ generator (the same distribution, fewer calls). A request ``i`` of the episode, 
   bytes over the link (uplink towards the edge, downlink towards the device) at the sustained full-buffer
   goodput of the request's pool realisation in that direction
   (:meth:`~splitgym.envs.split.link.NrLink.bulk_rates_bps`: the UL from the realisation's own PUSCH trace, the
-  DL from its CQI reports; this SNR and fading), at the PUSCH / PDSCH power; ``"recompute"`` recomputes the
-  moved layers over the context on the side that gains them, at that side's per-layer prefill time per token
+  DL from its CQI reports; this SNR and fading), at the PUSCH / PDSCH power, for at most the request's timeout
+  ``horizon_s`` (a link that cannot move it sooner is in outage; the transfer is abandoned there [A], so a
+  dead link's near-zero rate does not charge hours of transmission); ``"recompute"`` recomputes the moved
+  layers over the context on the side that gains them, at that side's per-layer prefill time per token
   (:mod:`.compute`). The delay adds to the latency, the device energy to the step's energy. The memory mask
   adds the device KV ``k (c + S) b_kv`` to the weights' memory.
 
@@ -123,6 +125,7 @@ class SessionState:
         self._min_split = c.min_split
         self._max_context = int(comp.arch.max_positions)
         self._ul_bps, self._dl_bps = world.uplink_rate_bps, world.downlink_rate_bps
+        self._horizon_s = float(c.horizon_s)
         self._mask_cache: dict[tuple[int, int], tuple[NDArray[np.bool_], list[int]]] = {}
         # The device KV grows with the context: if the longest context a conversation reaches (below the
         # limit, plus a request) fits at every feasible split, the memory mask is the weights' one.
@@ -253,6 +256,7 @@ class SessionState:
             if self._migrate:
                 kv_bytes = moved * self.context * self._kv_b
                 kv_s = 8.0 * kv_bytes / (self._dl_bps if to_device else self._ul_bps)[pool]
+                kv_s = kv_s if kv_s < self._horizon_s else self._horizon_s  # abandoned at the timeout [A]
                 extra_j += (self._rx_w if to_device else tx_w) * kv_s
             else:
                 lo, hi = min(split, self.kv_split), max(split, self.kv_split)

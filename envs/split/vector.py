@@ -84,6 +84,8 @@ class FadingSplitV1VectorEnv(VectorEnv[NDArray[np.float32], NDArray[np.int64], N
             self.world = self.world.with_quality(quality_model)
         self.num_envs = num_envs
         self.render_mode = render_mode
+        self.quality_source = self.world.quality.source  # constants: attributes, as the single env's
+        self.reward_weights = {k: float(getattr(self.config, k)) for k in WEIGHT_KEYS}
         self.num_layers = self.world.num_layers
         self.single_action_space = spaces.Discrete(self.num_layers + 1)
         self.session = VectorSessionState(self.config, self.world, num_envs) if self.config.state else None
@@ -177,16 +179,8 @@ class FadingSplitV1VectorEnv(VectorEnv[NDArray[np.float32], NDArray[np.int64], N
         return np.asarray(obs, dtype=np.float32)
 
     def _reset_info(self, where: NDArray[np.bool_]) -> dict[str, Any]:
-        """The single env's reset info as arrays over the envs ``where`` reset (masks ``_key``)."""
-        source = np.full(self.num_envs, None, dtype=object)
-        source[where] = self.world.quality.source
-        weights = {k: np.where(where, float(getattr(self.config, k)), 0.0) for k in WEIGHT_KEYS}
-        return {
-            "action_mask": self.action_masks(), "_action_mask": where.copy(),
-            "quality_source": source, "_quality_source": where.copy(),
-            "reward_weights": {**weights, **{f"_{k}": where.copy() for k in WEIGHT_KEYS}},
-            "_reward_weights": where.copy(),
-        }  # fmt: skip
+        """The single env's reset info (``action_mask``) as arrays over the envs ``where`` reset."""
+        return {"action_mask": self.action_masks(), "_action_mask": where.copy()}
 
     def step(
         self, actions: NDArray[np.int64]

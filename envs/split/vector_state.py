@@ -223,7 +223,8 @@ class VectorSessionState:
                 kv_bytes = np.where(moved, move.migrate_bytes, 0.0)
                 rate = np.where(move.to_device, self._lanes(self._dl_bps.take(pool), d),
                                 self._lanes(self._ul_bps.take(pool), d))  # fmt: skip
-                kv_s = 8.0 * kv_bytes / rate
+                # abandoned at the request's timeout [A], as the single env
+                kv_s = np.minimum(8.0 * kv_bytes / rate, self.config.horizon_s)
                 power = np.where(move.to_device, self._rx_w, self._lanes(np.asarray(tx_w), d))
                 extra_j = extra_j + power * kv_s
             else:

@@ -2,18 +2,11 @@
 ``SyncVectorEnv`` s, and PettingZoo-style dict masks (``observation_mode="dict"``) through TorchRL's
 ``ActionMask`` transform.
 
-Runs in ``.venv-torchrl`` (``make clients``); skipped where torchrl is not installed. Paths known not to
-work with splitgym as it stands are expected failures (xfail) only on their exact known error, so they
-run for real, and must pass, once splitgym (or TorchRL) changes:
-
-* ``GymEnv(ID)``: TorchRL calls ``gym.make(ID, frameskip=1)`` and drops the keyword only when the
-  ``TypeError`` it gets says ``unexpected keyword argument 'frameskip'`` (Python's wording);
-  splitgym's ``UnknownParameterError`` is a ``TypeError`` but says ``unknown parameter 'frameskip'``.
-* ``GymWrapper`` on a vector env: TorchRL takes Gymnasium >= 1.1 vector envs in ``SAME_STEP`` or
-  ``DISABLED`` autoreset only (``NEXT_STEP``: ``RuntimeError``), and in ``SAME_STEP`` it fails at the
-  first episode end (``KeyError``) because splitgym's reset info has keys (``quality_source``,
-  ``reward_weights``) that its step info lacks. ``DISABLED`` (``SyncVectorEnv``) works; the native env
-  does not take it. The native env test asks for ``DISABLED``, else ``SAME_STEP``, else the default.
+Runs in ``.venv-torchrl`` (``make clients``); skipped where torchrl is not installed. What these rely on:
+``GymEnv`` probes ``gym.make(ID, frameskip=1)`` and drops the keyword on Python's "unexpected keyword
+argument" wording, which splitgym's ``UnknownParameterError`` (a ``TypeError``) carries; TorchRL takes
+vector envs in ``SAME_STEP`` or ``DISABLED`` autoreset (the native env takes both) and wants every info key
+in every step, so splitgym keeps constants out of ``info`` (attributes instead).
 """
 
 from __future__ import annotations
@@ -24,7 +17,6 @@ from gymnasium.vector import AutoresetMode
 
 import splitgym  # noqa: F401  (registers the IDs)
 from splitgym.envs.split.vector import FadingSplitV1VectorEnv
-from splitgym.errors import ConfigError
 
 torchrl = pytest.importorskip("torchrl")
 torch = pytest.importorskip("torch")
@@ -38,18 +30,6 @@ N_ACTIONS = 25  # splits 0..24 of the default model
 OBS_DIM = 19
 
 
-def _frameskip_message() -> str:
-    try:
-        gym.make(ID, frameskip=1, **KWARGS)
-    except TypeError as exc:
-        return str(exc)
-    return ""
-
-
-FRAMESKIP_MESSAGE = _frameskip_message()
-GYMENV_BROKEN = bool(FRAMESKIP_MESSAGE) and "unexpected keyword argument 'frameskip'" not in FRAMESKIP_MESSAGE
-
-
 def _check_rollout(td: object, batch: tuple[int, ...], steps: int) -> None:
     assert td.batch_size == torch.Size((*batch, steps))  # type: ignore[attr-defined]
     assert td["next", "observation"].shape == (*batch, steps, OBS_DIM)  # type: ignore[index]
@@ -59,13 +39,6 @@ def _check_rollout(td: object, batch: tuple[int, ...], steps: int) -> None:
     assert bool(torch.isfinite(td["next", "reward"]).all())  # type: ignore[index]
 
 
-@pytest.mark.xfail(
-    GYMENV_BROKEN,
-    strict=True,
-    raises=TypeError,
-    reason="TorchRL's GymEnv passes frameskip=1 and only drops it on Python's 'unexpected keyword "
-    f"argument' wording; splitgym raises UnknownParameterError: {FRAMESKIP_MESSAGE[:120]}...",
-)
 def test_gymenv_by_id_reset_rollout_and_specs() -> None:
     env = GymEnv(ID, **KWARGS)
     check_env_specs(env)
@@ -88,49 +61,11 @@ def test_gymwrapper_of_gym_make_by_id_reset_rollout_and_specs() -> None:
     env.close()
 
 
-NEXT_STEP_REASON = "TorchRL takes SAME_STEP or DISABLED vector envs only; this one autoresets NEXT_STEP"
-SAME_STEP_REASON = (
-    "SAME_STEP: at an episode's end TorchRL's VecGymEnvTransform selects every info key it has seen from "
-    "the step's data; splitgym's reset-only info keys (quality_source, a str; reward_weights, a dict) "
-    "are not there"
-)
-
-
-def _wrap_or_xfail(venv: gym.vector.VectorEnv) -> GymWrapper:  # type: ignore[type-arg]
-    try:
-        return GymWrapper(venv)
-    except RuntimeError as exc:
-        if "auto-reset mode must be one of SAME_STEP or DISABLED" in str(exc):
-            pytest.xfail(f"{NEXT_STEP_REASON}: {exc}")
-        raise
-
-
-def _rollout_or_xfail(env: GymWrapper, steps: int) -> object:
-    try:
-        return env.rollout(steps, break_when_any_done=False)
-    except KeyError as exc:
-        if "quality_source" in str(exc) or "reward_weights" in str(exc):
-            pytest.xfail(f"{SAME_STEP_REASON}: KeyError {str(exc)[:100]}...")
-        raise
-
-
-def _native_mode() -> AutoresetMode | None:
-    """The autoreset mode to give the native env: ``DISABLED`` (TorchRL's preferred) if it takes it, else
-    ``SAME_STEP`` if it takes that, else ``None`` (its default, ``NEXT_STEP``)."""
-    for mode in (AutoresetMode.DISABLED, AutoresetMode.SAME_STEP):
-        try:
-            FadingSplitV1VectorEnv(1, autoreset_mode=mode, **KWARGS).close()  # type: ignore[arg-type]
-        except (ConfigError, TypeError):  # an unknown mode, or no autoreset_mode parameter at all
-            continue
-        return mode
-    return None
-
-
 def _check_vector_rollout(env: GymWrapper, steps: int = 40) -> None:
     assert env.batch_size == torch.Size([4])
     check_env_specs(env)  # a short rollout: no episode ends
     env.set_seed(0)
-    rollout = _rollout_or_xfail(env, steps)
+    rollout = env.rollout(steps, break_when_any_done=False)
     _check_rollout(rollout, (4,), steps)
     assert rollout["action"].shape == (4, steps, N_ACTIONS)  # type: ignore[index]
     done = rollout["next", "done"][..., 0]  # type: ignore[index]
@@ -139,12 +74,13 @@ def _check_vector_rollout(env: GymWrapper, steps: int = 40) -> None:
     env.close()
 
 
-def test_gymwrapper_on_the_native_vector_env() -> None:
-    mode = _native_mode()
-    kwargs = dict(KWARGS) if mode is None else {**KWARGS, "autoreset_mode": mode}
-    venv = gym.make_vec(ID, num_envs=4, vectorization_mode="vector_entry_point", **kwargs)
+@pytest.mark.parametrize("mode", [AutoresetMode.DISABLED, AutoresetMode.SAME_STEP], ids=lambda m: m.name)
+def test_gymwrapper_on_the_native_vector_env(mode: AutoresetMode) -> None:
+    venv = gym.make_vec(
+        ID, num_envs=4, vectorization_mode="vector_entry_point", autoreset_mode=mode, **KWARGS
+    )
     assert isinstance(venv.unwrapped, FadingSplitV1VectorEnv)
-    _check_vector_rollout(_wrap_or_xfail(venv))
+    _check_vector_rollout(GymWrapper(venv))
 
 
 @pytest.mark.parametrize("mode", [AutoresetMode.DISABLED, AutoresetMode.SAME_STEP], ids=lambda m: m.name)
@@ -154,7 +90,7 @@ def test_gymwrapper_on_a_sync_vector_env(mode: AutoresetMode) -> None:
     venv = gym.make_vec(
         ID, num_envs=4, vectorization_mode="sync", vector_kwargs={"autoreset_mode": mode}, **KWARGS
     )
-    _check_vector_rollout(_wrap_or_xfail(venv))
+    _check_vector_rollout(GymWrapper(venv))
 
 
 def test_dict_observation_masks_drive_torchrl_action_mask() -> None:

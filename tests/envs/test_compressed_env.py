@@ -296,8 +296,7 @@ def test_render_and_describe(env: CompressedSplitEnv) -> None:
     text = shown.render()
     assert text is not None and "split 6/12 budget 0.5-4 mode vote" in text
     assert "reference_compressed_activation" in env.describe() and "nr" in env.describe()
-    _, info = env.reset(seed=0)
-    assert "reference_compressed_activation" in info["quality_source"]
+    assert "reference_compressed_activation" in env.quality_source
 
 
 def test_the_oracle_beats_every_fixed_action() -> None:

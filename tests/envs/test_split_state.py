@@ -137,6 +137,17 @@ def test_bulk_rates_by_hand() -> None:
     assert 0.5 * 17.5e6 < ul[best] <= 87.6e6 * 0.2 * 1.01
 
 
+def test_a_migration_the_link_cannot_carry_is_abandoned_at_the_timeout() -> None:
+    env = FadingSplitV1Env("Pedestrian", **SMALL, state=("kv",), turns_per_conversation=3)
+    assert env.session is not None
+    env.session._ul_bps = [1.0] * len(env.session._ul_bps)  # a dead uplink: 1 bit/s
+    env.reset(seed=4)
+    env.step(MID + 4)
+    _, _, _, _, info = env.step(MID)  # 4 layers' KV towards the edge
+    assert info["kv_bytes"] > 0 and info["kv_move_s"] == env.config.horizon_s  # not 8 kv_bytes seconds
+    assert info["energy_j"] < 50.0  # at most the timeout's worth of transmission
+
+
 def test_kv_migration_bytes_and_recompute() -> None:
     env = FadingSplitV1Env("Pedestrian", **SMALL, state=("kv",), turns_per_conversation=3)
     env.reset(seed=4)

@@ -254,7 +254,7 @@ def test_random_actions_keep_observations_in_the_space(
             live = info["_split"]
             assert ((info["split"][live] >= 0) & (info["split"][live] <= env.num_layers)).all()
         else:
-            assert not reward.any() and set(info) >= {"quality_source", "reward_weights"}
+            assert not reward.any() and set(info) == {"action_mask", "_action_mask"}
 
 
 def test_the_memory_mask_follows_the_context_as_in_the_single_env() -> None:

@@ -225,15 +225,15 @@ def test_seeded_determinism() -> None:
 def test_info_says_where_quality_comes_from() -> None:
     env = gym.make("splitgym/FadingSplit-v1", **SMALL)
     _, info = env.reset(seed=0)
-    assert "proxy" in info["quality_source"]
-    assert info["reward_weights"] == {"w_quality": 1.0, "w_latency": 0.5, "w_energy": 0.2, "w_load": 0.1,
-                                      "w_invalid": 1.0}  # fmt: skip
+    assert list(info) == ["action_mask"]  # constants are attributes, never info
+    u: Any = env.unwrapped
+    assert u.reward_weights == {"w_quality": 1.0, "w_latency": 0.5, "w_energy": 0.2, "w_load": 0.1,
+                                "w_invalid": 1.0}  # fmt: skip
     _, _, _, _, info = env.step(3)
-    assert "quality_source" not in info and not any(k.startswith("w_") for k in info)  # constants: reset only
-    assert "proxy" in env.unwrapped.quality_source and "proxy" in env.unwrapped.describe()  # type: ignore[attr-defined]
+    assert "quality_source" not in info and not any(k.startswith("w_") for k in info)
+    assert "proxy" in u.quality_source and "proxy" in u.describe()
     ref = gym.make("splitgym/FadingSplit-Reference-Stateless-v1", **SMALL)
-    _, info = ref.reset(seed=0)
-    assert "measured" in info["quality_source"]
+    assert "measured" in ref.unwrapped.quality_source  # type: ignore[attr-defined]
 
 
 def test_energy_weight_is_positive_by_default() -> None:
@@ -487,9 +487,10 @@ def test_vector_infos_agree_with_sync_vector_env_on_keys_and_masks(env_id: str, 
         layouts.append(seen)
     for t, (a, b) in enumerate(zip(*layouts, strict=True)):
         assert a == b, (t, set(a) ^ set(b))
-    for key in ("reward", "step", "w_quality", "quality_source"):  # no framework clash, no per-step constants
+    for key in ("reward", "step", "w_quality", "quality_source"):  # no framework clash, no constants
         assert key not in layouts[1][1]
-    assert "quality_source" in layouts[1][0] and "reward_weights" in layouts[1][0]
+    assert set(layouts[1][0]) == {"action_mask", "_action_mask"}
+    assert native.unwrapped.reward_weights == sync.envs[0].unwrapped.reward_weights  # type: ignore[attr-defined]
 
 
 def test_vector_env_takes_a_list_of_seeds_and_refuses_bad_ones() -> None:
@@ -540,14 +541,14 @@ def test_cqi_history_of_zero_is_a_clear_error() -> None:
 def test_vector_env_disabled_autoreset_resets_only_the_masked_envs() -> None:
     envs = gym.make_vec("splitgym/FadingSplit-v1", num_envs=3, vectorization_mode="vector_entry_point",
                         autoreset_mode=AutoresetMode.DISABLED, max_steps=2, **SMALL)  # fmt: skip
-    obs0, _ = envs.reset(seed=0)
+    envs.reset(seed=0)
     envs.step(np.full(3, 6))
     obs, _, terminated, truncated, info = envs.step(np.full(3, 6))
     assert truncated.all() and not terminated.any() and info["_latency_s"].all()
     mask = np.array([True, False, True])
     new, reset_info = envs.reset(options={"reset_mask": mask})
     np.testing.assert_array_equal(new[1], obs[1])  # untouched
-    assert not np.array_equal(new[0], obs[0]) and reset_info["_quality_source"].tolist() == mask.tolist()
+    assert not np.array_equal(new[0], obs[0]) and reset_info["_action_mask"].tolist() == mask.tolist()
     _, _, _, truncated, _ = envs.step(np.full(3, 6))
     assert truncated.tolist() == [False, True, False]  # env 1 went on past its end; 0 and 2 started anew
     for bad in (np.array([1, 0, 1]), np.zeros(3, dtype=bool), np.ones(2, dtype=bool)):
