@@ -103,6 +103,10 @@ results: results-fast
 	$(BIN)/splitgym benchmark run paper --out benchmark-results --report
 	$(BIN)/splitgym benchmark paper-report --suite-out benchmark-results/paper --out $(RESULTS)/paper
 	$(BIN)/splitgym benchmark run model_based --out benchmark-results --report
+	$(BIN)/splitgym benchmark run sequential --out benchmark-results --report
+	$(BIN)/splitgym benchmark run sequential_ablation --out benchmark-results --report
+	$(BIN)/splitgym benchmark episode --env splitgym/FadingSplit-Vehicular-v1 --policy planning --seed 0 \
+		--out $(RESULTS)/sequential/episode
 	$(BIN)/splitgym benchmark budget-sweep --real live:reference:erasure --budgets 5 10 20 30 40 --seeds 0 1 2 \
 		--episodes 30 --ppo-steps 50 100 200 500 1000 --out $(RESULTS)/model_based --name budget_sweep_live
 
