@@ -36,8 +36,8 @@ def build_config(cls: type[C], base: C | None, overrides: Mapping[str, Any], own
     for key in overrides:
         if key not in names:
             raise UnknownParameterError(  # Python's own wording too: wrappers (TorchRL) match on it
-                f"{owner}: unknown parameter {key!r} (got an unexpected keyword argument {key!r})"
-                f"{suggest(key, names)}; allowed: {names}"
+                f"{owner}: unknown parameter {key!r}{suggest(key, names)}; allowed: {names} (got an "
+                f"unexpected keyword argument {key!r})"
             )
     values = {k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()}
     if base is None:

@@ -1,4 +1,5 @@
-"""Agents on the fading environment: the classic baselines behave as defined, and PPO beats them."""
+"""Agents on the stateless fading environment (a contextual bandit, where the per-request oracle is optimal):
+the classic baselines behave as defined, and PPO beats them."""
 
 from __future__ import annotations
 
@@ -39,10 +40,10 @@ def test_baselines_pick_their_splits() -> None:
 
 
 def test_oracle_is_an_upper_bound_of_every_baseline() -> None:
-    env = gym.make("splitgym/FadingSplit-v1")
+    env = gym.make("splitgym/FadingSplit-Pedestrian-Stateless-v1")
     returns = {
         name: summarize(evaluate(p, env, 10, seed=5))["return"]
-        for name, p in family_baselines("splitgym/FadingSplit-v1", env).items()
+        for name, p in family_baselines("splitgym/FadingSplit-Pedestrian-Stateless-v1", env).items()
     }
     assert returns["oracle"] >= max(returns.values())
     assert returns["oracle"] > returns["device_only"] + 5 and returns["oracle"] > returns["edge_only"] + 5
@@ -51,14 +52,19 @@ def test_oracle_is_an_upper_bound_of_every_baseline() -> None:
 @pytest.mark.slow
 def test_ppo_beats_device_only_and_edge_only(tmp_path: Path) -> None:
     result = train(
-        "splitgym/FadingSplit-v1", "ppo", n_timesteps=40_000, seed=0, root=tmp_path, eval_episodes=2
+        "splitgym/FadingSplit-Pedestrian-Stateless-v1",
+        "ppo",
+        n_timesteps=40_000,
+        seed=0,
+        root=tmp_path,
+        eval_episodes=2,
     )
     model, _, _ = load_policy(result.run)
-    env = gym.make("splitgym/FadingSplit-v1")
+    env = gym.make("splitgym/FadingSplit-Pedestrian-Stateless-v1")
     ppo = summarize(evaluate(model, env, 30, seed=123))["return"]
     base = {
         n: summarize(evaluate(p, env, 30, seed=123))["return"]
-        for n, p in family_baselines("splitgym/FadingSplit-v1", env).items()
+        for n, p in family_baselines("splitgym/FadingSplit-Pedestrian-Stateless-v1", env).items()
     }
     assert ppo > max(base["device_only"], base["edge_only"]) + 5.0, (ppo, base)
     assert ppo > 0.9 * base["oracle"], (ppo, base)
