@@ -233,11 +233,8 @@ class FadingSplitV1VectorEnv(VectorEnv[NDArray[np.float32], NDArray[np.int64], N
             obs = np.concatenate([obs, session.observe()], axis=1)
             self._mask = session.mask(new.prompt_level)
         infos["action_mask"], infos["_action_mask"] = self.action_masks(), np.ones(self.num_envs, dtype=bool)
-        if not live.all():  # NEXT_STEP: the envs reset in this step report their reset info, no step keys
-            if not live.any():
-                infos = {k: v for k, v in infos.items() if k.lstrip("_") == "action_mask"}
-            reset = self._reset_info(~live)
-            infos.update({k: v for k, v in reset.items() if k.lstrip("_") != "action_mask"})
+        if not live.any():  # NEXT_STEP, every env reset in this step: only the reset info (action_mask)
+            infos = {k: v for k, v in infos.items() if k.lstrip("_") == "action_mask"}
         if self.autoreset_mode is AutoresetMode.SAME_STEP and done.any():
             return self._same_step_reset(obs, done, infos), reward, terminated, truncated, infos
         # DISABLED: an ended env waits for reset(options={"reset_mask": ...}) (stepped before it, it goes on)
@@ -265,9 +262,7 @@ class FadingSplitV1VectorEnv(VectorEnv[NDArray[np.float32], NDArray[np.int64], N
         for i in idx:
             final_obs[i] = obs[i].copy()
         new_obs = self._fresh_lanes(idx)
-        reset = self._reset_info(done)
-        infos.update({k: v for k, v in reset.items() if k not in ("action_mask", "_action_mask")})
-        infos["action_mask"] = self.action_masks()
+        infos["action_mask"] = self.action_masks()  # the reset info is action_mask alone
         infos.update(
             final_obs=final_obs, _final_obs=done.copy(), final_info=final_info, _final_info=done.copy()
         )
