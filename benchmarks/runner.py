@@ -46,6 +46,7 @@ import numpy as np
 import yaml
 
 from splitgym.atomic import write_text_atomic
+from splitgym.benchmarks import reaper
 from splitgym.benchmarks.suite import EVAL_SEED, AgentSpec, EnvSpec, Suite, load_suite
 from splitgym.errors import ConfigError, SplitGymError
 
@@ -520,6 +521,7 @@ def _run_ray(
             "(or use --backend local)"
         ) from None
     started = False
+    watchdog = None
     if not ray.is_initialized():
         if address is not None and address not in ("auto", "local"):
             _check_reachable(address)
@@ -533,10 +535,14 @@ def _run_ray(
         # Ray puts the driver's current directory on the workers' sys.path; from a source checkout's root
         # that is the bare splitgym/ folder, which would shadow the installed package: start elsewhere.
         here = os.getcwd()
+        if address is None:  # a local instance: its agents would outlive a SIGKILL of this process
+            watchdog = reaper.start()
         try:
             os.chdir(tempfile.gettempdir())
             ray.init(address=address, **kwargs)
         except Exception as exc:
+            if watchdog is not None:
+                watchdog.kill()
             raise ConfigError(f"Ray address {address!r}: cannot start or join Ray: {exc}") from None
         finally:
             os.chdir(here)
@@ -569,6 +575,9 @@ def _run_ray(
     finally:
         if started:
             ray.shutdown()
+        if watchdog is not None:
+            watchdog.kill()
+            watchdog.wait()
 
 
 # -- the suite ------------------------------------------------------------------------------------
