@@ -65,9 +65,9 @@ def test_no_worker_survives_the_benchmark_run(tmp_path: Path, backend: str, how:
     if backend == "ray":
         pytest.importorskip("ray")
     (tmp_path / "suite.yml").write_text(SUITE)
+    command = ["benchmark", "run", "suite.yml", "--workers", "2", "--no-progress", "--backend", backend]
     process = subprocess.Popen(
-        [sys.executable, "-m", "splitgym", "benchmark", "run", "suite.yml", "--workers", "2", "--no-progress",
-         "--backend", backend],  # fmt: skip
+        [sys.executable, "-m", "splitgym", *command],
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Mutation run over the environment core and the surrogates (`make mutation`; not in CI). mutmut names a
+# mutant by the module path of its file and the tests import `splitgym.envs...`, so the run happens in a
+# staging copy laid out as the package installs (build/mutation/splitgym/envs/..., real files, not the
+# editable install's links). MUTATION_SAMPLE mutants (default 800, a seeded uniform sample of the
+# population; "all" for every one) are run, then tests/mutation/report.py writes the report.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+stage="$root/build/mutation"
+tree="$(ls -d "$root"/build/__editable__.*/splitgym | head -1)"
+py="$root/.venv/bin/python"
+mkdir -p "$stage"
+# Fresh copies of the package, the tests and the configuration. mutmut's cache (mutants/) survives: an
+# interrupted run resumes where it stopped, and a changed function is mutated and tested again.
+rm -rf "$stage/splitgym" "$stage/tests"
+cp -rL "$tree" "$stage/splitgym"
+cp -r "$root/tests" "$stage/tests"
+rm -rf "$stage/tests/clients" "$stage/tests/mutation"
+cp "$root/pyproject.toml" "$stage/pyproject.toml"
+cd "$stage"
+# One thread per process: mutmut forks a worker per mutant after the tests imported torch, and torch's
+# thread pool does not survive a fork.
+export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 MPLBACKEND=Agg
+sample="${MUTATION_SAMPLE:-800}"
+if [ "$sample" = all ]; then "$py" "$root/tests/mutation/sample.py" --all
+else "$py" "$root/tests/mutation/sample.py" --n "$sample"; fi
+# shellcheck disable=SC2046
+"$root/.venv/bin/mutmut" run --max-children "${MUTATION_JOBS:-2}" $(cat sample.txt) || true
+"$py" "$root/tests/mutation/report.py" --stage "$stage" --out "$root/benchmarks/results/mutation"
