@@ -1,5 +1,5 @@
 """``kill -9`` at random points of ``splitgym train`` (and of its resume), then ``--resume``: every resume
-completes and the run's files are consistent (slow: about 2 minutes on 2 cores)."""
+completes and the run's files are consistent (slow: 20 trials, about 5 minutes on 2 cores)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from splitgym.agents import manifest
 
 ENV = "splitgym/PaperSplit-v0"
 STEPS = 1000  # checkpoints and evaluations every 100 steps; PaperSplit episodes are 5 steps long
-TRIALS = int(os.environ.get("SPLITGYM_KILL_TRIALS", "7"))
+TRIALS = int(os.environ.get("SPLITGYM_KILL_TRIALS", "20"))
 
 # Widens the window in which a file is written but not yet renamed into place (every atomic write of
 # splitgym, checkpoints included, ends with os.replace), so that kills land inside checkpoint writes.

@@ -170,9 +170,17 @@ def test_kv_migration_bytes_and_recompute() -> None:
     assert i3["context_tokens"] == 0 and i3["kv_bytes"] == 0.0
     rec = FadingSplitV1Env("Pedestrian", **SMALL, state=("kv",), kv_mode="recompute")
     rec.reset(seed=4)
-    rec.step(MID)
+    _, _, _, _, r0 = rec.step(MID)
     _, _, _, _, r1 = rec.step(MID + 4)
     assert r1["kv_bytes"] == 0.0 and r1["kv_move_s"] > 0.0
+    # Recomputed on the device: layers MID+1..MID+4 over the context, at the prefill time per token of
+    # this request's prompt level (the profile's prefill of that many tokens, scaled to the context).
+    w = rec.world
+    level = int(np.flatnonzero(w.prompts == r1["prompt_tokens"])[0])
+    context = r0["prompt_tokens"] + rec.config.new_tokens
+    prefill = w.comp.dev_prefill_s[level]
+    by_hand = (prefill[MID + 4] - prefill[MID]) * context / w.prompts[level]
+    assert r1["kv_move_s"] == pytest.approx(by_hand, rel=1e-9)
 
 
 def test_heat_throttles_and_stretches_device_compute() -> None:

@@ -178,6 +178,18 @@ def test_kv_migration_bytes_recompute_and_conversations() -> None:
     _, _, _, _, r1 = _step(rec, MID + 4)
     np.testing.assert_array_equal(r1["kv_bytes"], 0.0)
     assert (r1["kv_move_s"] > 0.0).all()
+    # By hand: the moved layers over the context at the prefill time per token of the request's level,
+    # on the device when the split grew (MID -> MID + 4), on the edge when it shrank (back to MID).
+    w = rec.world
+    _, _, _, _, r2 = _step(rec, MID)
+    for info, table, lo, hi in (
+        (r1, w.comp.dev_prefill_s, MID, MID + 4),
+        (r2, w.comp.edge_prefill_s, MID, MID + 4),
+    ):
+        level = np.searchsorted(w.prompts, info["prompt_tokens"])
+        per_token = info["context_tokens"] / w.prompts[level]
+        moved = np.abs(table[level, hi] - table[level, lo])
+        np.testing.assert_allclose(info["kv_move_s"], moved * per_token, rtol=1e-9)
 
 
 def test_heat_throttles_and_stretches_device_compute() -> None:

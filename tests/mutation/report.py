@@ -98,7 +98,7 @@ def main() -> None:
     lines += ["## Per file", "", _markdown(per_file.reset_index()), "", "## Survivors", ""]
     for row in table.query("status in ['survived', 'no tests', 'suspicious']").itertuples():
         try:
-            diff = get_diff_for_mutant(row.mutant, path=stage / "mutants" / row.file)
+            diff = get_diff_for_mutant(row.mutant, path=row.file)  # cwd: the stage
         except Exception as error:  # the report must not die on one unreadable mutant
             diff = f"(diff unavailable: {error})"
         lines += [f"### `{row.mutant}` ({row.status})", "", "```diff", diff.strip(), "```", ""]

@@ -3,7 +3,9 @@
 # mutant by the module path of its file and the tests import `splitgym.envs...`, so the run happens in a
 # staging copy laid out as the package installs (build/mutation/splitgym/envs/..., real files, not the
 # editable install's links). MUTATION_SAMPLE mutants (default 800, a seeded uniform sample of the
-# population; "all" for every one) are run, then tests/mutation/report.py writes the report.
+# population; "all" for every one) are run, then tests/mutation/report.py writes the report. Verdicts are
+# cached in build/mutation/mutants: a second run tests only the sampled mutants without one (an
+# interrupted run resumes); MUTATION_RETEST=1 tests the survivors again (after adding tests).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 stage="$root/build/mutation"
@@ -22,8 +24,12 @@ cd "$stage"
 # thread pool does not survive a fork.
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 MPLBACKEND=Agg
 sample="${MUTATION_SAMPLE:-800}"
-if [ "$sample" = all ]; then "$py" "$root/tests/mutation/sample.py" --all
-else "$py" "$root/tests/mutation/sample.py" --n "$sample"; fi
-# shellcheck disable=SC2046
-"$root/.venv/bin/mutmut" run --max-children "${MUTATION_JOBS:-2}" $(cat sample.txt) || true
+flags=()
+[ -n "${MUTATION_RETEST:-}" ] && flags+=(--retest)
+if [ "$sample" = all ]; then "$py" "$root/tests/mutation/sample.py" --all "${flags[@]}"
+else "$py" "$root/tests/mutation/sample.py" --n "$sample" "${flags[@]}"; fi
+if [ -s pending.txt ]; then
+    # shellcheck disable=SC2046
+    "$root/.venv/bin/mutmut" run --max-children "${MUTATION_JOBS:-2}" $(cat pending.txt) || true
+fi
 "$py" "$root/tests/mutation/report.py" --stage "$stage" --out "$root/benchmarks/results/mutation"

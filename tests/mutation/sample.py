@@ -3,13 +3,16 @@
 Run in the staging folder (tests/mutation/run.sh). The population is what ``mutmut run`` would test: the
 files that ``[tool.mutmut] only_mutate`` selects, mutated by mutmut's own generator. A uniform sample of
 ``n`` mutants estimates the kill rate of the whole population with a binomial confidence interval (the
-report states it); ``--all`` takes the population. Writes ``sample.txt`` (one name a line) and ``population.txt`` (its size).
+report states it); ``--all`` takes the population. Writes ``sample.txt`` (one name a line), ``population.txt`` (its size) and
+``pending.txt``: the sampled mutants that still need a run, those without a verdict in mutmut's cache (an
+interrupted run resumes there), and with ``--retest`` the survivors too (after tests were added).
 """
 
 from __future__ import annotations
 
 import argparse
 import fnmatch
+import json
 import sys
 from pathlib import Path
 
@@ -33,11 +36,23 @@ def population(root: Path) -> list[str]:
     return names
 
 
+KILLED = {1, 3, 36, -24, 24, 152, 255}  # mutmut's exit codes of a killed (or timed-out) mutant
+
+
+def verdicts(root: Path) -> dict[str, int | None]:
+    """mutmut's cached exit code of every mutant it knows (``None``: not run yet)."""
+    out: dict[str, int | None] = {}
+    for meta in (root / "mutants").rglob("*.py.meta"):
+        out.update(json.loads(meta.read_text("utf-8"))["exit_code_by_key"])
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=800, help="sample size (default 800)")
     parser.add_argument("--seed", type=int, default=0, help="sample seed (default 0)")
     parser.add_argument("--all", action="store_true", help="list the whole population")
+    parser.add_argument("--retest", action="store_true", help="run the survivors again too")
     args = parser.parse_args()
     names = population(Path.cwd())
     print(f"population: {len(names)} mutants", file=sys.stderr)
@@ -46,6 +61,10 @@ def main() -> None:
         rng = np.random.default_rng(args.seed)
         names = [names[i] for i in sorted(rng.choice(len(names), min(args.n, len(names)), replace=False))]
     Path("sample.txt").write_text("\n".join(names) + "\n", "utf-8")
+    known = verdicts(Path.cwd())
+    pending = [n for n in names if known.get(n) is None or (args.retest and known[n] not in KILLED)]
+    Path("pending.txt").write_text("".join(n + "\n" for n in pending), "utf-8")
+    print(f"sample: {len(names)} mutants, {len(pending)} to run", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ from splitgym.surrogates import (
     sample_grid,
     surrogate_speedup,
 )
+from splitgym.surrogates.quality import level_range_of
 
 torch = pytest.importorskip("torch")
 torch.set_num_threads(1)
@@ -314,6 +315,32 @@ def test_speedup_structure_with_a_cheap_stand_in(paper_mlp: PaperMLP, table: Tab
         out["live_seconds_per_eval"] / out["surrogate_seconds_per_point_batched"]
     )
     assert isinstance(out["meets_target"], bool)
+    assert out["live_model"] == "TableQualityModel" and out["surrogate"] == "PaperMLP"
+    assert out["n_live"] == 2 and out["n_single"] == 20 and out["live_warmup"] == 1
+    assert out["speedup_single"] == pytest.approx(
+        out["live_seconds_per_eval"] / out["surrogate_seconds_per_call_single"]
+    )
+
+
+def test_speedup_counts_live_calls_at_interior_splits_and_levels_in_range(
+    paper_mlp: PaperMLP, table: TableQualityModel
+) -> None:
+    counting = CountingQualityModel(table)
+    calls: list[tuple[int, float]] = []
+    original = counting.quality
+
+    def spy(split: int, level: float) -> float:
+        calls.append((split, level))
+        return float(original(split, level))
+
+    counting.quality = spy  # type: ignore[method-assign]
+    surrogate_speedup(counting, paper_mlp, n_live=3, n_surrogate=50, n_single=5, warmup=2)
+    assert len(calls) == 5  # warm-up calls untimed, then the timed ones
+    splits = np.asarray(table.splits)
+    lo, hi = level_range_of(table, None)
+    for split, level in calls:
+        assert splits[0] < split < splits[-1] and lo <= level <= hi
+    assert len({level for _, level in calls}) == 5  # random levels, not one end of the range
 
 
 # -- errors ----------------------------------------------------------------------------------------------------
