@@ -53,7 +53,7 @@ typecheck: install
 # Two workers (the machine's 2 cores): the whole suite, slow tests included; then the RL clients' tests in
 # their own venvs (`clients`: TorchRL, RLlib, Tianshou; ~7 min the first time, ~1.5 min after).
 test: lint typecheck
-	$(BIN)/pytest -q -n 2
+	$(BIN)/pytest -q -n 2 --durations=15
 	$(MAKE) clients
 
 test-fast: install

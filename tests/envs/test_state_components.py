@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -530,3 +531,39 @@ def test_kv_costs_follow_the_formulas(turns: list[tuple[int, int]]) -> None:
         assert 0 <= kv.context_tokens[0] <= p.max_context_tokens
         obs = kv.observe()
         assert (obs >= 0).all() and (obs <= 1).all()
+
+
+# -- every check names its parameter and the value ----------------------------------------------------------
+def _kv() -> KVCache:
+    return KVCache(KVParams(n_layers=4), 2)
+
+
+BAD_CALLS: list[tuple[str, Any, str]] = [
+    ("battery soc above 1", lambda: Battery(BatteryParams(), 2).reset(soc=1.5), r"soc must be <= 1, got 1\.5"),
+    ("battery soc below 0", lambda: Battery(BatteryParams(), 2).reset(soc=-0.5), r"soc must be >= 0, got -0\.5"),
+    ("battery power time", lambda: Battery(BatteryParams(), 2).advance_power(-1.0, 1.0), r"dt_s must be >= 0"),
+    ("thermal n", lambda: ThermalModel(ThermalParams(), 0), r"\bn must be"),
+    ("thermal step", lambda: ThermalModel(ThermalParams(), 2).advance(-1.0, 1.0), r"dt_s must be >= 0"),
+    ("thermal die", lambda: ThermalModel(ThermalParams(), 2).reset(die_c=-300.0), r"die_c must be >= -273\.15"),
+    ("thermal peak", lambda: sustained_clock_scale(ThermalParams(), -1.0), r"peak_power_w must be"),
+    ("thermal base", lambda: sustained_clock_scale(ThermalParams(), 5.0, 6.0), r"base_power_w must be"),
+    ("kv context", lambda: _kv().reset(context_tokens=-1), r"context_tokens must be >= 0"),
+    ("kv generated", lambda: _kv().advance(10, generated_tokens=-1), r"generated_tokens must be >= 0"),
+    ("queue lookahead", lambda: ArrivalParams(lookahead=0), r"lookahead must be"),
+    ("radio gap", lambda: Radio(RadioParams(), 2).reset(gap_s=-1.0), r"gap_s must be >= 0 \(inf allowed\), got -1"),
+    ("not a number", lambda: Radio(RadioParams(), 2).advance(np.array(["x"])), r"dt_s must be real numbers"),
+    ("not finite", lambda: Radio(RadioParams(), 2).advance(np.array([1.0, np.inf])), r"dt_s must be finite, got inf"),
+    ("wrong shape", lambda: Radio(RadioParams(), 2).advance(np.ones(3)), r"dt_s must be a scalar or have shape \(2,\), got shape \(3,\)"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("case", "call", "message"), BAD_CALLS, ids=[c[0] for c in BAD_CALLS])
+def test_each_check_names_the_parameter_and_the_value(case: str, call: Any, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        call()
+
+
+def test_limits_accept_their_boundary_values() -> None:
+    assert ArrivalParams(lookahead=1).lookahead == 1
+    Battery(BatteryParams(), 1).reset(soc=1.0)  # a full battery is allowed
+    assert KVParams(n_layers=4, device_kv_budget_bytes=0.5).device_kv_budget_bytes == 0.5
