@@ -329,10 +329,11 @@ class StackSurrogate(RewardSurrogate):
         val_idx, tr_idx = np.sort(perm[:n_val]), np.sort(perm[n_val:])
         x_tr, t_tr, x_val, t_val = x[tr_idx], t[tr_idx], x[val_idx], t[val_idx]
         if normalise:
+            # A spread at rounding level (a constant column's std is ~1e-16, not 0) is no spread: scale 1.
             x_mean, x_scale = x_tr.mean(axis=0), x_tr.std(axis=0)
-            x_scale = np.where(x_scale > 0, x_scale, 1.0)
+            x_scale = np.where(x_scale > 1e-12 * np.maximum(1.0, np.abs(x_mean)), x_scale, 1.0)
             y_mean, y_scale = float(t_tr.mean()), float(t_tr.std())
-            y_scale = y_scale if y_scale > 0 else 1.0
+            y_scale = y_scale if y_scale > 1e-12 * max(1.0, abs(y_mean)) else 1.0
         else:
             x_mean, x_scale = np.zeros(x.shape[1]), np.ones(x.shape[1])
             y_mean, y_scale = 0.0, 1.0

@@ -388,3 +388,22 @@ def test_bad_inputs_raise_config_errors(tmp_path: Path, paper_mlp: PaperMLP) -> 
 def test_importing_the_package_does_not_import_torch() -> None:
     code = "import sys, splitgym.surrogates; assert 'torch' not in sys.modules, 'torch imported'"
     subprocess.run([sys.executable, "-c", code], check=True, cwd="/")
+
+
+def test_the_ensemble_normalises_small_targets_by_their_own_spread() -> None:
+    """Targets of spread below 1 (qualities) are scaled by their standard deviation, not left as they are;
+    constant targets keep a scale of 1."""
+    rng = np.random.default_rng(0)
+    X = rng.uniform(0.0, 1.0, size=(64, 2))
+    y = 0.01 * X[:, 0] + 0.5  # spread about 0.003
+    model = EnsembleSurrogate(members=2, hidden=(8,), max_epochs=2, val_fraction=0.0, seed=0)
+    model.fit(X, y)
+    meta = model.metadata
+    assert meta is not None
+    assert meta.y_mean == pytest.approx(float(y.mean()))
+    assert meta.y_scale == pytest.approx(float(y.std()))
+    assert meta.x_scale == pytest.approx(list(X.std(axis=0)))
+    flat = EnsembleSurrogate(members=2, hidden=(8,), max_epochs=2, val_fraction=0.0, seed=0)
+    flat.fit(X, np.full(64, 0.7))
+    assert flat.metadata is not None and flat.metadata.y_scale == 1.0
+    assert flat.metadata.y_mean == pytest.approx(0.7)
