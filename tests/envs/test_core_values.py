@@ -96,3 +96,27 @@ def test_a_world_with_another_quality_model_changes_only_the_quality() -> None:
     a, b = w.evaluate(req, k), twin.evaluate(req, k)
     assert np.array_equal(a.latency_s, b.latency_s) and np.array_equal(a.energy_j, b.energy_j)
     assert np.allclose(b.quality[~b.outage], 0.123)
+
+
+def test_hidden_state_distortion_adds_up_over_resource_elements() -> None:
+    """A transfer of 1.5 slots' REs is charged one full slot and half of the next: the distortion of the
+    partly filled last slot is in proportion to the REs it carries (analog: two values an RE, so the RE
+    counts are exact; the uncoded mode shares this code)."""
+    w = world_for(scenario_config("Reference", link="analog", fading=True, pool_size=2, horizon_s=1.5))
+    link: Any = w.link
+    R = float(link.re_per_slot)
+    t, p = np.zeros(1), np.zeros(1, dtype=np.int64)
+
+    def elements_for(n_re: float) -> float:  # the inverse of resource_elements on whole REs
+        lo, hi = 1.0, 64.0 * n_re
+        while hi - lo > 0.5:
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if link.resource_elements(mid) < n_re else (lo, mid)
+        return hi
+
+    one, half, two = (link.uplink_hidden(t, elements_for(f * R), p) for f in (1.0, 1.5, 2.0))
+    assert one.slots[0] == 1 and half.slots[0] == 2 and two.slots[0] == 2
+    d1, d_half, d2 = (float(x.distortion[0]) for x in (one, half, two))
+    frac = (float(half.units[0]) - R) / R
+    assert frac == pytest.approx(0.5, abs=1e-3)
+    assert d_half == pytest.approx(d1 + frac * (d2 - d1), rel=1e-9)
