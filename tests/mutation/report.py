@@ -48,15 +48,29 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stage", type=Path, required=True, help="the staging folder of run.sh")
     parser.add_argument("--out", type=Path, required=True, help="report folder")
+    parser.add_argument(
+        "--previous",
+        type=Path,
+        help="an earlier report's mutants.csv: its verdicts stand for mutants without one now (mutmut drops "
+        "its cache when the test selection changes; rerun mutants get their new verdict)",
+    )
+    parser.add_argument("--note", default="", help="a paragraph on how this run went")
     args = parser.parse_args()
     stage: Path = args.stage
     sample = [n for n in (stage / "sample.txt").read_text("utf-8").split() if n]
     population = int((stage / "population.txt").read_text("utf-8"))
     equivalent: dict[str, str] = tomllib.loads((HERE / "equivalent.toml").read_text("utf-8"))["equivalent"]
     found = verdicts(stage)
+    previous: dict[str, tuple[str, str]] = {}
+    if args.previous is not None:
+        old = pd.read_csv(args.previous).fillna("")
+        previous = {r.mutant: (r.status, r.file) for r in old.itertuples() if r.status != "not checked"}
     rows = []
     for name in sample:
         status, source = found.get(name, ("not checked", ""))
+        if status == "not checked" and name in previous:
+            status, source = previous[name]
+            source = source or found.get(name, ("", ""))[1]
         if name in equivalent:
             status = "equivalent"
         rows.append({"mutant": name, "file": source, "status": status})
@@ -95,6 +109,14 @@ def main() -> None:
             "population). Timeouts count as killed; mutants no selected test reaches count as survivors.",
             "",
         ]
+        if counts["not checked"]:
+            lines += [
+                f"{counts['not checked']} sampled mutants were not checked (the run was stopped before them; "
+                "the sample is tested in file order, so the checked part is not a uniform sample of the "
+                "population, and the interval is that of the checked mutants only). `make mutation` "
+                "resumes with them.",
+                "",
+            ]
     lines += ["## Per file", "", _markdown(per_file.reset_index()), "", "## Survivors", ""]
     for row in table.query("status in ['survived', 'no tests', 'suspicious']").itertuples():
         try:
