@@ -185,7 +185,16 @@ def test_every_baseline_is_defined_once_and_reached_the_same_way() -> None:
 def test_no_dispatch_on_agent_kind() -> None:
     """No ``kind ==`` switches in the shell: what an agent is lives in its Trainer."""
     found = subprocess.run(
-        ["grep", "-rn", "kind ==", "agents", "splitgym", "benchmarks"],
+        [
+            "grep",
+            "-rn",
+            "--include=*.py",
+            "--exclude-dir=results",
+            "kind ==",
+            "agents",
+            "splitgym",
+            "benchmarks",
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,
