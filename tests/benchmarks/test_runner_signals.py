@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from splitgym.benchmarks import reaper
+
 SUITE = """
 name: killme
 envs:
@@ -25,32 +27,8 @@ curve_episodes: 1
 """
 
 
-def _descendants(pid: int) -> set[int]:
-    """Every live process below ``pid`` (from /proc)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(entry.name))
-    found: set[int] = set()
-    todo = [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.add(child)
-            todo.append(child)
-    return found
-
-
 def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
+    return reaper._stat(pid) is not None
 
 
 @pytest.mark.slow
@@ -80,12 +58,12 @@ def test_no_worker_survives_the_benchmark_run(tmp_path: Path, backend: str, how:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and len(workers) < 2 and process.poll() is None:
         time.sleep(0.5)
-        workers = _descendants(process.pid)
+        workers = set(reaper.descendants(process.pid))
     if len(workers) < 2:
         process.kill()
         pytest.fail(f"the pool's workers never started: {process.communicate()[1][-2000:]}")
     time.sleep(4.0 if backend == "local" else 15.0)  # let them import and start training
-    workers |= _descendants(process.pid)
+    workers |= set(reaper.descendants(process.pid))
     os.kill(process.pid, how)
     _, err = process.communicate(timeout=120)
     if how != signal.SIGKILL:

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import tomllib
 from mutmut.mutation.file_mutation import mutate_file_contents
+from mutmut.stats import status_by_exit_code
 
 
 def population(root: Path) -> list[str]:
@@ -34,9 +35,6 @@ def population(root: Path) -> list[str]:
         mutated = mutate_file_contents(rel, path.read_text("utf-8"))
         names += [f"{module}.{name}" for name in mutated.mutant_names]
     return names
-
-
-KILLED = {1, 3, 36, -24, 24, 152, 255}  # mutmut's exit codes of a killed (or timed-out) mutant
 
 
 def verdicts(root: Path) -> dict[str, int | None]:
@@ -62,7 +60,12 @@ def main() -> None:
         names = [names[i] for i in sorted(rng.choice(len(names), min(args.n, len(names)), replace=False))]
     Path("sample.txt").write_text("\n".join(names) + "\n", "utf-8")
     known = verdicts(Path.cwd())
-    pending = [n for n in names if known.get(n) is None or (args.retest and known[n] not in KILLED)]
+    pending = [
+        n
+        for n in names
+        if known.get(n) is None
+        or (args.retest and status_by_exit_code[known[n]] not in ("killed", "timeout"))
+    ]
     Path("pending.txt").write_text("".join(n + "\n" for n in pending), "utf-8")
     print(f"sample: {len(names)} mutants, {len(pending)} to run", file=sys.stderr)
 
