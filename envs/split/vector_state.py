@@ -305,7 +305,8 @@ class VectorSessionState:
             depleted = live & self.battery.advance(energy_j).depleted
         if on["kv"]:
             self.turn += 1
-            self.kv.split = np.asarray(split, dtype=np.int64)  # (KVCache.move_split without its cost)
+            # A copy: resetting ended conversations below writes into kv.split, not the caller's array.
+            self.kv.split = np.array(split, dtype=np.int64)  # (KVCache.move_split without its cost)
             context = self.kv.advance(self._prompts.take(level), self.config.new_tokens)
             done = (self.turn >= self.config.turns_per_conversation) | (
                 context >= self.kv_params.max_context_tokens
