@@ -36,14 +36,8 @@ from splitgym.surrogates.quality import level_range_of
 torch = pytest.importorskip("torch")
 torch.set_num_threads(1)
 
-PAPER = "paper_llama2_7b_rsm_grid"
 NAMES = ["impairment", "split"]
 FEW_SPLITS = [1, 2, 3, 4, 5]
-
-
-@pytest.fixture(scope="module")
-def table() -> TableQualityModel:
-    return TableQualityModel(PAPER)
 
 
 @pytest.fixture(scope="module")

@@ -32,13 +32,7 @@ from splitgym.surrogates.quality import level_range_of
 torch = pytest.importorskip("torch")
 torch.set_num_threads(1)
 
-PAPER = "paper_llama2_7b_rsm_grid"
 NAMES = ["impairment", "split"]
-
-
-@pytest.fixture(scope="module")
-def table() -> TableQualityModel:
-    return TableQualityModel(PAPER)
 
 
 @pytest.fixture(scope="module")
