@@ -20,6 +20,7 @@ FAMILIES: dict[str, str] = {
     "paper_direct": "Chen et al.'s environment A (absolute split, reward from a QualityModel)",
     "split": "one split per request over a fading channel, with action masks and split_rewards()",
     "compressed": "split x compression budget x answer mode, with action masks and split_rewards()",
+    "shared": "one learning device among background devices sharing a cell's uplink and an edge GPU",
     "other": "any other Gymnasium environment",
 }
 
@@ -119,6 +120,14 @@ ENVS: tuple[EnvEntry, ...] = (
         "Edge-LLM: split, LUC budget and answer mode (edge, device exit, vote) on the v1 Reference world",
     ),
     *_v1_entries(),
+    EnvEntry(
+        "splitgym/SharedCell-v1",
+        "splitgym.envs.multi.single:SharedCellEnv",
+        "shared",
+        "8 devices in one cell (PF-scheduled NR uplink, continuously batching A100): one learner, 7 devices "
+        "on the device",
+        {"n_users": 8},
+    ),
 )
 
 

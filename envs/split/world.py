@@ -45,6 +45,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from splitgym.envs.channels.nr import slot_duration_s
 from splitgym.envs.split.channel import Request, RequestProcess
 from splitgym.envs.split.compute import ComputeTables
 from splitgym.envs.split.config import SplitConfig
@@ -55,7 +56,7 @@ from splitgym.envs.split.timeline import run_timeline
 from splitgym.errors import ConfigError
 from splitgym.profiles.quality import QualityModel
 
-__all__ = ["TERMS", "Outcome", "SplitWorld", "world_for"]
+__all__ = ["TERMS", "DeviceSide", "Outcome", "SplitWorld", "device_side_for", "world_for"]
 
 F = NDArray[np.float64]
 I = NDArray[np.int64]  # noqa: E741
@@ -102,8 +103,11 @@ class Outcome:
     quality_level: F = field(default_factory=lambda: np.zeros(0))  # the quality profile's level (axis)
 
 
-class SplitWorld:
-    """Tables and the one vectorised evaluation of a :class:`SplitConfig`."""
+class DeviceSide:
+    """The part of a configuration's world that is not the link: prompt levels, compute tables, device
+    memory and the feasible splits (with each requested split's fallback), quality, energy powers and the
+    between-request process. :class:`SplitWorld` adds the link; the shared cell
+    (:mod:`splitgym.envs.multi.cell`) uses it with its own shared uplink."""
 
     def __init__(self, config: SplitConfig) -> None:
         c = config
@@ -135,23 +139,33 @@ class SplitWorld:
         self.runnable = np.flatnonzero(self.feasible.any(axis=0))
         self.slot_of = np.full(L + 1, -1, dtype=np.int64)
         self.slot_of[self.runnable] = np.arange(self.runnable.size)
-        self.snr_bins_db = np.arange(c.snr_range_db[0], c.snr_range_db[1] + 1e-9, c.snr_bin_db)
-        rng = np.random.default_rng(c.pool_seed)
-        self.link: NrLink = build_link(c, self.snr_bins_db, rng)
         self.process = RequestProcess(c, self.prompts.size)
         self.quality = QualityTable.build(c, L)
-        self.energy = EnergyModel.build(c, self.link.slot_s)
-        self.components: list[Any] = []  # the state lives in the env (envs/split/state.py), not the world
-        self._build_tables()
+        self.energy = EnergyModel.build(c, slot_duration_s(c.mu))
         dev_total = self.comp.dev_total_s
-        self._load = (dev_total / dev_total[:, L : L + 1]).ravel()
         e_ref = (
             self.energy.soc_j(
                 dev_total[:, L], self.comp.dev_prefill_s[:, L], self.comp.dev_decode_s[:, L].sum(axis=-1)
             )
             + self.energy.radio.cdrx_w * dev_total[:, L]
         )
-        self._inv_2e_ref = 0.5 / e_ref
+        self._inv_2e_ref = 0.5 / e_ref  # 1 / (2 E_ref) per prompt level, E_ref the device-only energy [1/J]
+
+
+class SplitWorld(DeviceSide):
+    """Tables and the one vectorised evaluation of a :class:`SplitConfig`."""
+
+    def __init__(self, config: SplitConfig) -> None:
+        super().__init__(config)
+        c = config
+        L = self.num_layers
+        self.snr_bins_db = np.arange(c.snr_range_db[0], c.snr_range_db[1] + 1e-9, c.snr_bin_db)
+        rng = np.random.default_rng(c.pool_seed)
+        self.link: NrLink = build_link(c, self.snr_bins_db, rng)
+        self.components: list[Any] = []  # the state lives in the env (envs/split/state.py), not the world
+        self._build_tables()
+        dev_total = self.comp.dev_total_s
+        self._load = (dev_total / dev_total[:, L : L + 1]).ravel()
         self._dp = self.comp.dev_prefill_s.ravel()
         self._ep = self.comp.edge_prefill_s.ravel()
         self._dd = self.comp.dev_decode_s.sum(axis=-1).ravel()
@@ -445,6 +459,12 @@ def _sent(c: SplitConfig) -> str:
         mod, act = c.uncoded_modulation, c.activation
         return f"hidden state sent as uncoded {mod} {act} in {c.packet_bits}-bit packets"
     return f"hidden state sent as {c.activation}"
+
+
+@lru_cache(maxsize=16)
+def device_side_for(config: SplitConfig) -> DeviceSide:
+    """The (read-only, shared) link-free part of ``config``'s world."""
+    return DeviceSide(config)
 
 
 @lru_cache(maxsize=16)

@@ -38,6 +38,7 @@ def test_every_id_is_registered_with_a_string_entry_point() -> None:
         "splitgym/CompressedSplit-v1",
         "splitgym/FadingSplit-v1",
         *v1,
+        "splitgym/SharedCell-v1",
     ] == IDS
     for env_id in IDS:
         spec = gym.spec(env_id)
