@@ -8,8 +8,9 @@ In a step every device sends one request (prompt ``S``, ``G`` new tokens) at its
   plus ``K2 = 2`` slots [S: dossier defaults]). Per user and allocation of ``n`` PRBs, open-loop power
   control ``SNR(n) = min(P_CMAX - 10 log10 n, P0 + 10 log10 2^mu + alpha PL) - PL - N_PRB - IoT`` per PRB
   [S: TS 38.213 7.1.1], capped at the rate-optimal allocation (:meth:`CellWorld._power`); the slot's SINR
-  adds the user's fading gain of the coherence block (Rayleigh NLOS, Rician LOS with ``rician_k_db``; ``T_c = 0.423/f_D`` [K]; flat over
-  the band [A: one subband]); the MCS is the highest of ``mcs_table`` at ``bler_target`` for that SINR
+  adds the user's fading gain of the coherence block (Rayleigh NLOS, Rician LOS with ``rician_k_db``;
+  ``T_c = 0.423/f_D`` [K]; flat over the band [A: one subband]); the MCS is the highest of
+  ``mcs_table`` at ``bler_target`` for that SINR
   (the gNB's SRS estimate of the block, period 10 slots < T_c [A]), ``N_info = n_PRB 156 Q_m R`` bits
   [S: TS 38.214 5.1.3.2, TBS rounding ignored], the TB lost with its TBLER at that SINR
   (:func:`~splitgym.envs.channels.nr.transport_block_error_rate`, drawn once per TB; a lost TB's bits
@@ -33,7 +34,8 @@ arrival is an outage.
 
 **Drawn** (from the step's generator, before the slot loop): the arrival offsets, fading gains per
 (user, block), one uniform per (user, slot) that decides the loss of the user's UL TB or DL attempt in
-that slot (common random numbers: a change of one user's split changes no other draw). **Averaged**: nothing. The slot loop skips slots in which nothing can happen.
+that slot (common random numbers: a change of one user's split changes no other draw). **Averaged**:
+nothing. The slot loop skips slots in which nothing can happen.
 """
 
 from __future__ import annotations
@@ -220,8 +222,8 @@ class CellWorld:
         t_arr = rng.uniform(0.0, cfg.arrival_spread_s, N) if cfg.arrival_spread_s > 0 else np.zeros(N)
         deadline = t_arr + c.horizon_s
         fading = self._fading_db(rng, np.asarray(req.los, dtype=bool))
-        # one uniform per (user, slot) for its UL TB and its DL attempt there: drawn before anything depends on
-        # the actions, so two runs of a step that differ in one user's split see the same luck elsewhere
+        # one uniform per (user, slot) for its UL TB and its DL attempt there: drawn before anything depends
+        # on the actions, so two runs of a step that differ in one user's split see the same luck elsewhere
         luck_ul = rng.random((N, self.horizon_slots + 1))
         luck_dl = rng.random((N, self.horizon_slots + 1))
         snr_prb, cap, open_loop = self._power(np.asarray(req.path_loss_db))
@@ -303,7 +305,7 @@ class CellWorld:
 
         def finish_iteration(t_c: float) -> None:
             members = np.flatnonzero(in_iter)
-            for u in members:
+            for u in map(int, members):
                 in_iter[u] = False
                 if failed[u]:
                     continue
@@ -330,7 +332,7 @@ class CellWorld:
             ready = ready[np.argsort(seq_ready[ready], kind="stable")][: cfg.max_batch]
             budget = cfg.chunk_tokens
             n = np.zeros(N, dtype=np.int64)
-            for u in ready:
+            for u in map(int, ready):
                 if prefill_left[u] > 0:
                     take = min(int(prefill_left[u]), budget)
                     if take == 0:
@@ -382,7 +384,9 @@ class CellWorld:
                     sinr = snr_prb[users, np.maximum(give, 1) - 1] + fading[:, blk]
                     mcs = self._mcs(sinr)
                     bpp = self.bits_per_prb[mcs]
-                    idx = np.clip(np.rint((sinr - SINR_GRID_DB[0]) / 0.05).astype(np.int64), 0, SINR_GRID_DB.size - 1)
+                    idx = np.clip(
+                        np.rint((sinr - SINR_GRID_DB[0]) / 0.05).astype(np.int64), 0, SINR_GRID_DB.size - 1
+                    )
                     lost = luck_ul[:, min(s, self.horizon_slots)] < self.bler_table[mcs, idx]
                     delivered = np.where(sent & ~lost, give * bpp, 0.0)
                     scheduler.update(delivered)
@@ -391,7 +395,7 @@ class CellWorld:
                     p_dbm = np.minimum(c.tx_power_dbm, open_loop + 10.0 * np.log10(np.maximum(give, 1)))
                     tx_mw += np.where(sent, 10.0 ** (p_dbm / 10.0), 0.0)
                     ul_bits = np.where(sent, np.maximum(ul_bits - delivered, 0.0), ul_bits)
-                    for u in np.flatnonzero(sent & (ul_bits <= 0)):
+                    for u in map(int, np.flatnonzero(sent & (ul_bits <= 0))):
                         t_edge = t_hi + c.gnb_decode_s + c.backhaul_s
                         delays[u].append(t_edge - ul_ready_t[u])
                         arrive_at_edge(int(u), t_edge)
@@ -399,7 +403,7 @@ class CellWorld:
             else:
                 # 3. the downlink: token ids ready before the slot, up to N_PRB users, lost with dl_bler
                 served = 0
-                for u in np.argsort([q[0] if q else np.inf for q in dl_queue], kind="stable"):
+                for u in map(int, np.argsort([q[0] if q else np.inf for q in dl_queue], kind="stable")):
                     q = dl_queue[u]
                     if not q or q[0] > t_lo or failed[u] or served >= self.n_prb:
                         continue
@@ -424,7 +428,7 @@ class CellWorld:
             # 4. timeouts
             active = np.isnan(done_t) & ~failed
             late = active & (deadline <= t_hi)
-            for u in np.flatnonzero(late):
+            for u in map(int, np.flatnonzero(late)):
                 failed[u] = True
                 ul_bits[u] = 0.0
                 dl_queue[u].clear()
@@ -434,7 +438,7 @@ class CellWorld:
             if not active.any():
                 break
             # 5. the next slot where anything can happen
-            cand = [int(math.floor(deadline[active].min() / Ts))]
+            cand = [math.floor(deadline[active].min() / Ts)]
             up = np.flatnonzero(active & (ul_bits > 0))
             if up.size:
                 cand.append(self._next_slot(max(s + 1, int(ul_slot[up].min())), self.ul_mask))

@@ -66,9 +66,13 @@ class CellConfig:
         split = self.split_config()
         choice("edge", split.edge, SERVER_GPUS)
         if split.link != "nr":
-            raise ConfigError(f"link must be 'nr' in a shared cell (the scheduler sends bits), got {split.link!r}")
+            raise ConfigError(
+                f"link must be 'nr' in a shared cell (the scheduler sends bits), got {split.link!r}"
+            )
         if split.edge_precision != "float16":
-            raise ConfigError(f"edge_precision must be 'float16' in a shared cell, got {split.edge_precision!r}")
+            raise ConfigError(
+                f"edge_precision must be 'float16' in a shared cell, got {split.edge_precision!r}"
+            )
 
     def split_config(self) -> SplitConfig:
         """Every device's single-user configuration (stateless: the cell holds the shared state)."""

@@ -15,7 +15,7 @@ Between steps each device moves and its large-scale channel evolves by the singl
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from gymnasium import spaces
@@ -32,8 +32,8 @@ __all__ = ["INFO_KEYS", "OBS_FEATURES", "SharedCellParallelEnv", "parallel_env"]
 
 OBS_FEATURES = (
     "snr_est_db / 40", "prompt_tokens / max prompt", "device_load", "previous split / L",
-    "previous TTFT / TTFT deadline", "previous TBT P99 / TBT deadline", "previous uplink delay / TBT deadline",
-    "previous outage",
+    "previous TTFT / TTFT deadline", "previous TBT P99 / TBT deadline",
+    "previous uplink delay / TBT deadline", "previous outage",
 )  # fmt: skip
 INFO_KEYS = (
     "split", "requested_split", "invalid", "reward_quality", "ttft_s", "tbt_s", "tbt_p99_s", "latency_s",
@@ -43,10 +43,14 @@ INFO_KEYS = (
 OBS_LOW, OBS_HIGH = -5.0, 50.0
 
 
-class SharedCellParallelEnv(ParallelEnv[str, dict[str, NDArray[Any]], int]):
+class SharedCellParallelEnv(ParallelEnv[str, dict[str, NDArray[Any]], int]):  # type: ignore[misc]
     """The shared cell as a PettingZoo parallel environment (see the module docstring)."""
 
-    metadata = {"name": "splitgym_shared_cell_v1", "render_modes": [], "is_parallelizable": True}
+    metadata: ClassVar[dict[str, Any]] = {
+        "name": "splitgym_shared_cell_v1",
+        "render_modes": [],
+        "is_parallelizable": True,
+    }
 
     def __init__(self, config: CellConfig | None = None, **overrides: Any) -> None:
         if config is not None and overrides:
@@ -77,7 +81,7 @@ class SharedCellParallelEnv(ParallelEnv[str, dict[str, NDArray[Any]], int]):
     # -- observations -----------------------------------------------------------------------------------
     def _observe(self) -> dict[str, dict[str, NDArray[Any]]]:
         assert self._req is not None
-        w, c = self.cell.world, self.cell.split
+        w = self.cell.world
         level = np.asarray(self._req.prompt_level)
         feats = np.column_stack(
             [
@@ -162,8 +166,9 @@ class SharedCellParallelEnv(ParallelEnv[str, dict[str, NDArray[Any]], int]):
             "reward_quality": float(out.quality_score[i]), "ttft_s": float(out.ttft_s[i]),
             "tbt_s": float(out.tbt_s[i]), "tbt_p99_s": float(out.tbt_p99_s[i]),
             "latency_s": float(out.latency_s[i]), "energy_j": float(out.energy_j[i]),
-            "uplink_delay_s": float(out.uplink_delay_s[i]), "admission_wait_s": float(out.admission_wait_s[i]),
-            "prb_slots": float(out.prb_slots[i]), "outage": bool(out.outage[i]), "slo_ok": bool(out.slo_ok[i]),
+            "uplink_delay_s": float(out.uplink_delay_s[i]),
+            "admission_wait_s": float(out.admission_wait_s[i]), "prb_slots": float(out.prb_slots[i]),
+            "outage": bool(out.outage[i]), "slo_ok": bool(out.slo_ok[i]),
             "r_quality": float(out.r_quality[i]), "r_latency": float(out.r_latency[i]),
             "r_energy": float(out.r_energy[i]), "r_load": float(out.r_load[i]),
             "r_invalid": float(out.r_invalid[i]), "server_iteration_s": out.mean_iteration_s,

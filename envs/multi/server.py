@@ -18,10 +18,11 @@ the log times of the Vidur profile of Llama-2-7B's linear layers [S: Vidur,
 ``data/profiling/compute/{a100,h100}/meta-llama/Llama-2-7b-hf/mlp.csv``, TP1, summed over 32 layers; the
 dossier's table]; the per-layer overhead ``t_0`` is the calibrated timing model's per-component
 kernel overhead of that GPU [S: ``profiles.timing.calibrated``, fitted to published end-to-end rates;
-Vidur's per-operator sums leave out launch gaps, so they cannot identify it]. The fit's error at every point is :attr:`ServerTimeModel.fit_table`. Other models on
-the same GPU keep the GPU's fitted constants [A: efficiencies belong to the GPU and kernels, not to the
-model's width]. Attention's KV read enters through ``bytes_l`` (the Vidur attention profiles are not in
-the snapshot: [A] the same bandwidth efficiency as the weights).
+Vidur's per-operator sums leave out launch gaps, so they cannot identify it]. The fit's error at every
+point is :attr:`ServerTimeModel.fit_table`. Other models on the same GPU keep the GPU's fitted
+constants [A: efficiencies belong to the GPU and kernels, not to the model's width]. Attention's KV
+read enters through ``bytes_l`` (the Vidur attention profiles are not in the snapshot: [A] the same
+bandwidth efficiency as the weights).
 
 **Drawn**: nothing. **Averaged**: nothing; the Vidur medians are per-operator medians.
 """
@@ -37,11 +38,12 @@ from numpy.typing import NDArray
 from scipy.optimize import least_squares
 
 from splitgym.envs.checks import choice
-from splitgym.profiles.timing.calibrated import calibrated_device
+from splitgym.envs.split.compute import timing_profile_name
+from splitgym.profiles.profile import load_bundled
 from splitgym.profiles.timing.catalogue import Architecture, get_architecture
 from splitgym.profiles.timing.roofline import get_device
 
-__all__ = ["SERVER_GPUS", "VIDUR_LINEAR_MS", "ServerTimeModel", "server_time_model"]
+__all__ = ["SERVER_GPUS", "VIDUR_LINEAR_MS", "ServerTimeModel", "kernel_overhead_s", "server_time_model"]
 
 F = NDArray[np.float64]
 I = NDArray[np.int64]  # noqa: E741
@@ -95,7 +97,9 @@ class ServerTimeModel:
         return 2.0 * self.arch.kv_dim * B_ACT
 
     def _layer_s(self, bytes_: F, flops: F) -> F:
-        return _smooth_roofline(bytes_ / (self.eta_m * self.bandwidth_bps), flops / (self.eta_c * self.peak_flops), self.p)
+        return _smooth_roofline(
+            bytes_ / (self.eta_m * self.bandwidth_bps), flops / (self.eta_c * self.peak_flops), self.p
+        )
 
     def iteration_s(self, split: I, new_tokens: I, context: I, active: NDArray[np.bool_]) -> F:
         """Iteration time [s] of each cell's batch; arrays ``(C, S)``: per sequence its split ``k``, the
@@ -137,6 +141,13 @@ class ServerTimeModel:
         )
 
 
+def kernel_overhead_s(gpu: str) -> float:
+    """The calibrated timing model's per-component kernel overhead of ``gpu`` [s], read from the
+    provenance of its shipped fp16 profile (the fit is not rerun)."""
+    profile = load_bundled(timing_profile_name(_FIT_MODEL, gpu, "float16"))
+    return float(profile.meta["calibration"]["parameters"]["overhead_s"])
+
+
 def _fit(gpu: str) -> tuple[float, float, float, float, pd.DataFrame]:
     dev = get_device(gpu)
     arch = get_architecture(_FIT_MODEL)
@@ -144,8 +155,7 @@ def _fit(gpu: str) -> tuple[float, float, float, float, pd.DataFrame]:
     n = np.asarray(VIDUR_TOKENS, dtype=np.float64)
     measured_s = np.asarray(VIDUR_LINEAR_MS[gpu]) * 1e-3
     bw, peak = dev.bandwidth, dev.peak_flops["float16"]
-
-    t0 = calibrated_device(gpu).overhead_s
+    t0 = kernel_overhead_s(gpu)
 
     def predict(theta: F) -> F:
         eta_m, eta_c, p = np.exp(theta)

@@ -36,14 +36,14 @@ BACKGROUND_POLICIES = ("device", "edge", "random", "fixed:<k>")
 class SharedCellEnv(gym.Env[NDArray[np.float32], np.int64]):
     """One learner among ``n_users - 1`` background devices (see the module docstring)."""
 
-    metadata: dict[str, Any] = {"render_modes": []}
+    metadata: dict[str, Any] = {"render_modes": []}  # noqa: RUF012
 
     def __init__(self, background: str | Policy | Sequence[str | Policy] = "device", **kwargs: Any) -> None:
         self.cell_env = SharedCellParallelEnv(**kwargs)
         n = self.cell_env.config.n_users
         self.num_layers = self.cell_env.num_layers
         if isinstance(background, (str, bytes)) or callable(background):
-            policies: list[str | Policy] = [background] * (n - 1)  # type: ignore[list-item]
+            policies: list[str | Policy] = [background] * (n - 1)
         elif isinstance(background, Sequence):
             policies = list(background)
             if len(policies) != n - 1:
@@ -52,7 +52,9 @@ class SharedCellEnv(gym.Env[NDArray[np.float32], np.int64]):
                     f"{len(policies)}"
                 )
         else:
-            raise ConfigError(f"background must be a policy name, a callable or a sequence of them, got {background!r}")
+            raise ConfigError(
+                f"background must be a policy name, a callable or a sequence of them, got {background!r}"
+            )
         self._policies = [self._policy(p) for p in policies]
         space = self.cell_env.observation_space("device_0")
         self.observation_space = space["observation"]  # type: ignore[index]
@@ -64,7 +66,9 @@ class SharedCellEnv(gym.Env[NDArray[np.float32], np.int64]):
         if callable(p):
             return p
         if not isinstance(p, str):
-            raise ConfigError(f"background policy must be one of {BACKGROUND_POLICIES} or a callable, got {p!r}")
+            raise ConfigError(
+                f"background policy must be one of {BACKGROUND_POLICIES} or a callable, got {p!r}"
+            )
         if p == "device":
             return lambda obs, mask: L
         if p == "edge":
