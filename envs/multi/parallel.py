@@ -15,6 +15,7 @@ Between steps each device moves and its large-scale channel evolves by the singl
 
 from __future__ import annotations
 
+import copy
 from typing import Any, ClassVar
 
 import numpy as np
@@ -159,6 +160,23 @@ class SharedCellParallelEnv(ParallelEnv[str, dict[str, NDArray[Any]], int]):  # 
         if done:
             self.agents = []
         return obs, rewards, terminations, truncations, infos
+
+    def peek(self, actions: dict[str, int]) -> RoundOutcome:
+        """The outcome ``actions`` would have on this step, without taking it: the step's draws from a copy
+        of the generator and the scheduler (the same draws :meth:`step` would use). For planners with the
+        true model, such as the centralised baseline."""
+        assert self._req is not None
+        requested = np.array([int(actions[a]) for a in self.possible_agents])
+        level = np.asarray(self._req.prompt_level)
+        executed = self.cell.world.fallback[level, requested]
+        rng, sch = copy.deepcopy(self.np_random), copy.deepcopy(self._scheduler)
+        return self.cell.run_round(rng, self._req, executed, executed != requested, sch)
+
+    @property
+    def request(self) -> Request:
+        """Every device's current request (its large-scale channel, prompt level and load)."""
+        assert self._req is not None
+        return self._req
 
     def _info(self, out: RoundOutcome, i: int, requested: int) -> dict[str, Any]:
         return {

@@ -1,4 +1,4 @@
-"""``splitgym benchmark run|report|suites|versus|budget-sweep|paper-report|perf|episode``."""
+"""``splitgym benchmark run|report|suites|versus|budget-sweep|paper-report|perf|episode|cell``."""
 
 from __future__ import annotations
 
@@ -122,6 +122,26 @@ def _episode(args: argparse.Namespace) -> int:
     return 0
 
 
+def _users(text: str) -> list[int]:
+    try:
+        values = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        values = []
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"must be positive integers separated by commas, got {text!r}")
+    return values
+
+
+def _cell(args: argparse.Namespace) -> int:
+    from splitgym.benchmarks.shared_cell import cell_suite, write_cell_suite
+
+    methods = [m for m in args.methods.split(",") if m]
+    frame = cell_suite(args.users, methods, seeds=args.seeds, steps=args.steps)
+    paths = write_cell_suite(frame, Path(args.out), " ".join(["splitgym", *args.argv]))
+    print("wrote " + ", ".join(map(str, paths)))
+    return 0
+
+
 def add_parser(sub: Any, parser_class: type[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("benchmark", help="benchmark suites, paired comparisons, budget sweep, speed")
     bsub = p.add_subparsers(dest="benchmark", required=True, parser_class=parser_class)
@@ -201,3 +221,13 @@ def add_parser(sub: Any, parser_class: type[argparse.ArgumentParser]) -> None:
     b.add_argument("--seed", type=seed, default=0, help="episode seed (default: 0)")
     b.add_argument("--out", default="episode", help="folder for the CSV and the PNG (default: episode)")
     b.set_defaults(func=_episode)
+
+    b = bsub.add_parser("cell", help="shared-cell baselines against the number of devices (table + plot)")
+    b.add_argument("--users", type=_users, default=[2, 8, 32], help="devices per cell (default: 2,8,32)")
+    b.add_argument(
+        "--methods", default="device,edge,random,myopic,centralised", help="cell baselines, comma-separated"
+    )
+    b.add_argument("--seeds", type=positive_int, default=3, help="episodes per (N, method) (default: 3)")
+    b.add_argument("--steps", type=positive_int, default=10, help="requests per device and episode")
+    b.add_argument("--out", default="shared_cell", help="output folder (default: shared_cell)")
+    b.set_defaults(func=_cell)
