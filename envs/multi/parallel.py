@@ -67,6 +67,7 @@ class SharedCellParallelEnv(ParallelEnv[str, dict[str, NDArray[Any]], int]):  # 
         self.observation_spaces = {a: self._obs_space for a in self.possible_agents}
         self.action_spaces = {a: self._act_space for a in self.possible_agents}
         self.np_random, _ = seeding.np_random()
+        self.render_mode: str | None = None
         self._state: LargeScale | None = None
         self._req: Request | None = None
         self._prev = np.zeros((self.config.n_users, 5))

@@ -87,6 +87,12 @@ _INT_FLAGS = {
     ("compress", "vote-channel"): {"--tokens": ["0"]},
     ("compress", "exits"): {"--steps": ["x"], "--lr": ["x"], "--batch": ["x"]},
     ("demo",): {"--workers": ["0"]},
+    ("benchmark", "cell"): {
+        "--users": ["0", "x", "2,-1", ""],
+        "--seeds": ["0"],
+        "--steps": ["0", "x"],
+        "--methods": ["nope", "device,greedy"],
+    },
 }
 ARGPARSE = [
     _case(*base, flag, value)

@@ -268,3 +268,50 @@ def test_bad_background_and_actions_give_one_line_errors() -> None:
     with pytest.raises(gym.error.InvalidAction):
         single.step(True)
     assert make_scheduler("rr").name == "rr"
+
+
+def test_centralised_never_does_worse_than_all_on_the_device_on_the_step_it_plans() -> None:
+    from splitgym.agents.cell_baselines import make_cell_baseline
+
+    env = small_env(n_users=4)
+    L = env.num_layers
+    central = make_cell_baseline("centralised", env)
+    myopic = make_cell_baseline("myopic", env)
+    env.reset(seed=5)
+    for _ in range(2):
+        joint = central(env)
+        assert env.peek(joint).reward.sum() >= env.peek({a: L for a in env.agents}).reward.sum()
+        alone = myopic(env)
+        masks = env.action_masks()
+        assert all(masks[a][alone[a]] for a in env.agents)
+        env.step(joint)
+
+
+def test_peek_is_the_step_it_previews() -> None:
+    env = small_env(n_users=3)
+    env.reset(seed=11)
+    joint = {a: MID for a in env.agents}
+    preview = env.peek(joint)
+    _, rew, *_ = env.step(joint)
+    assert [rew[a] for a in env.possible_agents] == preview.reward.tolist()
+
+
+def test_parameter_sharing_vec_env_slots_are_the_cells_devices() -> None:
+    from stable_baselines3.common.env_checker import check_env  # noqa: F401  (SB3 importable)
+
+    from splitgym.envs.multi.sb3_vec import SharedCellVecEnv
+
+    venv = SharedCellVecEnv(n_cells=2, seed=4, n_users=3, max_steps=2, user=SMALL)
+    obs = venv.reset()
+    assert obs.shape == (6, 8) and venv.action_masks().shape == (6, 25)
+    cell = small_env(n_users=3, max_steps=2)
+    ref, _ = cell.reset(seed=5)
+    np.testing.assert_array_equal(obs[3:], np.stack([ref[a]["observation"] for a in cell.possible_agents]))
+    actions = np.full(6, MID, dtype=np.int64)
+    _, r1, d1, _ = venv.step(actions)
+    _, r2, d2, infos = venv.step(actions)
+    assert not d1.any() and d2.all() and "terminal_observation" in infos[0]
+    _, ref_r, *_ = cell.step({a: MID for a in cell.possible_agents})
+    assert r1[3:].tolist() == pytest.approx([ref_r[a] for a in cell.possible_agents])
+    with pytest.raises(gym.error.InvalidAction):
+        venv.step(np.full(5, MID, dtype=np.int64))
