@@ -25,14 +25,14 @@ from splitgym.envs.multi.parallel import SharedCellParallelEnv
 __all__ = ["SharedCellVecEnv"]
 
 
-class SharedCellVecEnv(VecEnv):  # type: ignore[misc]
+class SharedCellVecEnv(VecEnv):
     """``n_cells`` shared cells as ``n_cells * n_users`` SB3 environment slots (see the module docstring)."""
 
     def __init__(self, n_cells: int = 1, seed: int = 0, **cell_kwargs: Any) -> None:
         self.cells = [SharedCellParallelEnv(**cell_kwargs) for _ in range(n_cells)]
         first = self.cells[0]
         self.n_users = first.config.n_users
-        space = first.observation_space("device_0")["observation"]
+        space = first.observation_spaces["device_0"]["observation"]
         super().__init__(n_cells * self.n_users, space, gym.spaces.Discrete(first.num_layers + 1))
         self._seed = seed
         self._obs: list[dict[str, dict[str, NDArray[Any]]]] = []

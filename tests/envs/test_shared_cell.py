@@ -309,7 +309,7 @@ def test_parameter_sharing_vec_env_slots_are_the_cells_devices() -> None:
     np.testing.assert_array_equal(obs[3:], np.stack([ref[a]["observation"] for a in cell.possible_agents]))
     actions = np.full(6, MID, dtype=np.int64)
     _, r1, d1, _ = venv.step(actions)
-    _, r2, d2, infos = venv.step(actions)
+    _, _, d2, infos = venv.step(actions)
     assert not d1.any() and d2.all() and "terminal_observation" in infos[0]
     _, ref_r, *_ = cell.step({a: MID for a in cell.possible_agents})
     assert r1[3:].tolist() == pytest.approx([ref_r[a] for a in cell.possible_agents])
