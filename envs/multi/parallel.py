@@ -99,6 +99,10 @@ class SharedCellParallelEnv(ParallelEnv[str, dict[str, NDArray[Any]], int]):  # 
             a: {"observation": feats[i], "action_mask": masks[i]} for i, a in enumerate(self.possible_agents)
         }
 
+    def observations(self) -> dict[str, dict[str, NDArray[Any]]]:
+        """Every device's current observation (what :meth:`reset` and :meth:`step` returned last)."""
+        return self._observe()
+
     def action_masks(self) -> dict[str, NDArray[np.bool_]]:
         """Each agent's feasible splits for its next request."""
         assert self._req is not None

@@ -1,4 +1,4 @@
-"""``splitgym benchmark run|report|suites|versus|budget-sweep|paper-report|perf|episode|cell``."""
+"""``splitgym benchmark run|report|suites|versus|budget-sweep|paper-report|perf|episode|cell|cell-learn``."""
 
 from __future__ import annotations
 
@@ -142,6 +142,18 @@ def _cell(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cell_learn(args: argparse.Namespace) -> int:
+    from splitgym.benchmarks.shared_cell_learning import run_learning, write_learning
+    from splitgym.envs.multi import cell_config
+
+    for n in args.users:
+        cell_config(n_users=n)
+    out = Path(args.out)
+    frame = run_learning(args.users, args.seeds, args.timesteps, args.episodes, args.steps, out, args.workers)
+    print(f"wrote {write_learning(frame, out, ' '.join(['splitgym', *args.argv]))}")
+    return 0
+
+
 def add_parser(sub: Any, parser_class: type[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("benchmark", help="benchmark suites, paired comparisons, budget sweep, speed")
     bsub = p.add_subparsers(dest="benchmark", required=True, parser_class=parser_class)
@@ -231,3 +243,15 @@ def add_parser(sub: Any, parser_class: type[argparse.ArgumentParser]) -> None:
     b.add_argument("--steps", type=positive_int, default=10, help="requests per device and episode")
     b.add_argument("--out", default="shared_cell", help="output folder (default: shared_cell)")
     b.set_defaults(func=_cell)
+
+    b = bsub.add_parser(
+        "cell-learn", help="parameter-shared MaskablePPO against myopic devices in a shared cell"
+    )
+    b.add_argument("--users", type=_users, default=[8, 32], help="devices per cell (default: 8,32)")
+    b.add_argument("--seeds", type=positive_int, default=5, help="training seeds (default: 5)")
+    b.add_argument("--timesteps", type=positive_int, default=20_000, help="device decisions per training run")
+    b.add_argument("--episodes", type=positive_int, default=5, help="common evaluation episodes (default: 5)")
+    b.add_argument("--steps", type=positive_int, default=10, help="requests per device and episode")
+    b.add_argument("--workers", type=positive_int, default=1, help="parallel training jobs (default: 1)")
+    b.add_argument("--out", default="shared_cell_learning", help="output folder")
+    b.set_defaults(func=_cell_learn)
