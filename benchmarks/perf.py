@@ -21,6 +21,9 @@
   environments against ``SyncVectorEnv`` over single environments of the same ID (the Python loop it
   replaces). ``ratio = native / sync`` steps per second; the native figure is also compared with the
   absolute target of 2x10^6 steps/s at 4096 environments (issue 12).
+* **shared cell**: user-steps/s of the multi-user env at 64 cells x 32 users (random feasible splits)
+  through :class:`~splitgym.envs.multi.sb3_vec.SharedCellVecEnv` against the PettingZoo ``ParallelEnv``
+  stepped cell by cell; target at least 10^6 user-steps/s (issue 14), with the default ``ENV`` only.
 * The default ``ENV`` (``splitgym/FadingSplit-v1``) has every state component on (queue, heat, battery, RRC
   state, KV cache): the env step and vector env rows hold the targets with all mechanisms on (issue 13).
   **Stateless** rows (``splitgym/FadingSplit-Pedestrian-Stateless-v1``): the same two measures beside them
@@ -50,6 +53,7 @@ __all__ = [
     "perf_report",
     "ppo_vector_ratio",
     "run_perf",
+    "shared_cell_perf",
     "stateless_perf",
     "v1_perf",
     "vector_ratio",
@@ -307,6 +311,7 @@ def run_perf(env_id: str = DEFAULT_ENV, quick: bool = False) -> tuple[list[PerfR
     results = v1_perf(quick, env_id)
     if env_id == V1_ENV and not quick:
         results += stateless_perf(quick)
+        results.append(shared_cell_perf())
     results.append(ppo_throughput_ratio(env_id, steps=4096 // (4 if quick else 1)))
     if gym.spec(env_id).vector_entry_point is not None:
         q = 4 if quick else 1
@@ -333,6 +338,57 @@ def stateless_perf(quick: bool = False) -> list[PerfResult]:
     """The default scenario without sequential state: :func:`v1_perf`'s two measures and targets on
     ``STATELESS_ENV``, named ``env step (stateless)`` and ``vector env (stateless)``."""
     return [replace(r, name=f"{r.name} (stateless)") for r in v1_perf(quick, STATELESS_ENV)]
+
+
+SHARED_CELL_TARGET = 1e6  # user-steps/s at 64 cells x 32 users (issue 14)
+
+
+def shared_cell_perf(cells: int = 64, users: int = 32, steps: int = 2, rounds: int = 3) -> PerfResult:
+    """The multi-user env stepping ``cells`` cells of ``users`` devices (random feasible splits) through
+    the parameter-sharing VecEnv, against the PettingZoo ``ParallelEnv`` stepped cell by cell (one cell);
+    user-steps/s. The VecEnv steps its cells one after another (no batched kernel yet), so the ratio
+    measures its overhead, and the absolute target (``>= 1e6`` user-steps/s) is the issue's."""
+    from splitgym.envs.multi import parallel_env
+    from splitgym.envs.multi.sb3_vec import SharedCellVecEnv
+
+    rng = np.random.default_rng(0)
+    venv = SharedCellVecEnv(n_cells=cells, seed=0, n_users=users)
+    venv.reset()
+    env = parallel_env(n_users=users)
+    env.reset(seed=0)
+
+    def feasible(masks: np.ndarray) -> np.ndarray:
+        return np.array([rng.choice(np.flatnonzero(m)) for m in masks])
+
+    def batched() -> float:
+        start, n = time.perf_counter(), 0
+        for _ in range(steps):
+            venv.step(feasible(venv.action_masks()))
+            n += venv.num_envs
+        return n / (time.perf_counter() - start)
+
+    def cell_by_cell() -> float:
+        start, n = time.perf_counter(), 0
+        for _ in range(steps * 4):
+            if not env.agents:
+                env.reset()
+            masks = env.action_masks()
+            env.step({a: int(rng.choice(np.flatnonzero(masks[a]))) for a in env.agents})
+            n += users
+        return n / (time.perf_counter() - start)
+
+    med = _alternate({"batched": batched, "cells": cell_by_cell}, rounds)
+    return PerfResult(
+        "shared cell",
+        f"SharedCellVecEnv {cells} cells x {users} users",
+        f"ParallelEnv, 1 cell x {users} users",
+        med["batched"],
+        med["cells"],
+        "user-steps/s",
+        med["batched"] / med["cells"],
+        f">= {SHARED_CELL_TARGET:.0e} user-steps/s at 64 x 32",
+        med["batched"] >= SHARED_CELL_TARGET,
+    )
 
 
 def as_records(results: list[PerfResult]) -> list[dict[str, Any]]:
