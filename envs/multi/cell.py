@@ -11,8 +11,13 @@ In a step every device sends one request (prompt ``S``, ``G`` new tokens) at its
   adds the user's fading gain of the coherence block (Rayleigh NLOS, Rician LOS with ``rician_k_db``;
   ``T_c = 0.423/f_D`` [K]; flat over the band [A: one subband]); the MCS is the highest of
   ``mcs_table`` at ``bler_target`` for that SINR
-  (the gNB's SRS estimate of the block, period 10 slots < T_c [A]), ``N_info = n_PRB 156 Q_m R`` bits
-  [S: TS 38.214 5.1.3.2, TBS rounding ignored], the TB lost with its TBLER at that SINR
+  (the gNB's SRS estimate of the block, period 10 slots < T_c [A]) less the device's outer-loop offset
+  (OLLA: +``olla_delta_up_db`` on a lost TB, ``-delta_up * T/(1 - T)`` on a received one, kept across
+  steps [S: Sionna, as the single-user link]), ``N_info = n_PRB 156 Q_m R`` bits
+  [S: TS 38.214 5.1.3.2, TBS rounding ignored], the TB lost with its TBLER at the SINR the TB met: the
+  slot's inter-cell interference over thermal is ``iot_db + X``, ``X ~ N(0, iot_sigma_db^2)`` per slot,
+  common to the cell's receiver and unknown when the MCS is chosen (at the mean ``iot_db``) [A: dossier
+  §8, IoT 3 dB, slot-to-slot sigma 2 dB]
   (:func:`~splitgym.envs.channels.nr.transport_block_error_rate`, drawn once per TB; a lost TB's bits
   stay queued [A: no soft combining]). A message has arrived at the end of its last slot plus
   ``gnb_decode_s + backhaul_s``.
@@ -33,7 +38,7 @@ batch model's instead of the single-request profile's. A request not finished ``
 arrival is an outage.
 
 **Drawn** (from the step's generator, before the slot loop): the arrival offsets, fading gains per
-(user, block), one uniform per (user, slot) that decides the loss of the user's UL TB or DL attempt in
+(user, block), the interference rise per slot, one uniform per (user, slot) that decides the loss of the user's UL TB or DL attempt in
 that slot (common random numbers: a change of one user's split changes no other draw). **Averaged**:
 nothing. The slot loop skips slots in which nothing can happen.
 """
@@ -47,6 +52,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from splitgym.envs.channels.nr import (
+    OuterLoopLinkAdaptation,
     mcs_table,
     n_prb,
     prb_noise_power_dbm,
@@ -208,7 +214,13 @@ class CellWorld:
         raise AssertionError("a TDD pattern without the direction")  # pragma: no cover
 
     def run_round(
-        self, rng: np.random.Generator, req: Request, split: I, invalid: B, scheduler: Scheduler
+        self,
+        rng: np.random.Generator,
+        req: Request,
+        split: I,
+        invalid: B,
+        scheduler: Scheduler,
+        olla: OuterLoopLinkAdaptation,
     ) -> RoundOutcome:
         """Simulate one request per user (``req`` arrays ``(N,)``, executed ``split``) to its end."""
         c, cfg, w, srv = self.split, self.config, self.world, self.server
@@ -226,6 +238,9 @@ class CellWorld:
         # on the actions, so two runs of a step that differ in one user's split see the same luck elsewhere
         luck_ul = rng.random((N, self.horizon_slots + 1))
         luck_dl = rng.random((N, self.horizon_slots + 1))
+        # the interference over thermal of each slot at the gNB, log-normal about iot_db: its rise (dB)
+        # above the mean, which link adaptation cannot know in advance
+        iot_rise = cfg.iot_sigma_db * rng.standard_normal(self.horizon_slots + 1)
         snr_prb, cap, open_loop = self._power(np.asarray(req.path_loss_db))
         users = np.arange(N)
         snr_cap = snr_prb[users, cap - 1]
@@ -377,17 +392,20 @@ class CellWorld:
                 elig = (ul_bits > 0) & (ul_slot <= s) & ~failed
                 if elig.any():
                     blk = min(s // self.block_slots, self.n_blocks - 1)
-                    bpp_cap = self.bits_per_prb[self._mcs(snr_cap + fading[:, blk])]
+                    backoff = olla.offset_db
+                    bpp_cap = self.bits_per_prb[self._mcs(snr_cap + fading[:, blk] - backoff)]
                     need = np.where(elig, np.ceil(ul_bits / bpp_cap), 0).astype(np.int64)
                     give = scheduler.allocate(need, cap, bpp_cap, self.n_prb)
                     sent = give > 0
                     sinr = snr_prb[users, np.maximum(give, 1) - 1] + fading[:, blk]
-                    mcs = self._mcs(sinr)
+                    mcs = self._mcs(sinr - backoff)
                     bpp = self.bits_per_prb[mcs]
+                    actual = sinr - iot_rise[min(s, self.horizon_slots)]  # the slot's interference
                     idx = np.clip(
-                        np.rint((sinr - SINR_GRID_DB[0]) / 0.05).astype(np.int64), 0, SINR_GRID_DB.size - 1
+                        np.rint((actual - SINR_GRID_DB[0]) / 0.05).astype(np.int64), 0, SINR_GRID_DB.size - 1
                     )
                     lost = luck_ul[:, min(s, self.horizon_slots)] < self.bler_table[mcs, idx]
+                    olla.update(~lost, active=sent)
                     delivered = np.where(sent & ~lost, give * bpp, 0.0)
                     scheduler.update(delivered)
                     tx_slots += sent
@@ -503,6 +521,14 @@ class CellWorld:
             reward=r_q + r_t + r_e + r_l + r_i, admission_wait_s=admit_wait, iterations=iterations,
             server_busy_s=busy_s, mean_iteration_s=busy_s / iterations if iterations else 0.0,
             gaps_s=[np.asarray(g) for g in gaps],
+        )  # fmt: skip
+
+    def new_olla(self) -> OuterLoopLinkAdaptation:
+        """Every device's outer-loop link adaptation (offsets at 0 dB), kept by the gNB across steps."""
+        c = self.split
+        return OuterLoopLinkAdaptation(
+            self.n_users, table=c.mcs_table, bler_target=c.bler_target, delta_up_db=c.olla_delta_up_db,
+            impl_margin_db=c.impl_margin_db,
         )  # fmt: skip
 
     def new_scheduler(self) -> Scheduler:

@@ -11,6 +11,8 @@ deadlines); the cell adds what the users share. Defaults and their sources:
 * SLOs ``ttft_slo_s`` 2 s at P90 and ``tbt_slo_s`` 0.2 s at P99 [S: Vidur dashboard defaults, dossier §6];
 * ``arrival_spread_s`` 1 s: in a step every device sends one request, at a uniform offset in
   ``[0, arrival_spread_s)`` [A: desynchronised users in a closed loop, a request each per step];
+* ``iot_sigma_db`` 2 dB: the slot-to-slot spread of the interference over thermal about the user
+  configuration's ``iot_db`` (3 dB) [A: dossier §8, typical planning margins];
 * ``max_steps`` 100 requests per device per episode [A: as the single-user scenarios].
 """
 
@@ -44,6 +46,7 @@ class CellConfig:
     ttft_slo_s: float = 2.0
     tbt_slo_s: float = 0.2
     arrival_spread_s: float = 1.0
+    iot_sigma_db: float = 2.0
     max_steps: int = 100
 
     def __post_init__(self) -> None:
@@ -62,6 +65,7 @@ class CellConfig:
         scalar("ttft_slo_s", self.ttft_slo_s, gt=0.0, le=1e4)
         scalar("tbt_slo_s", self.tbt_slo_s, gt=0.0, le=1e4)
         scalar("arrival_spread_s", self.arrival_spread_s, ge=0.0, le=60.0)
+        scalar("iot_sigma_db", self.iot_sigma_db, ge=0.0, le=20.0)
         integer("max_steps", self.max_steps, ge=1)
         split = self.split_config()
         choice("edge", split.edge, SERVER_GPUS)

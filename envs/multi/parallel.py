@@ -120,6 +120,7 @@ class SharedCellParallelEnv(ParallelEnv[str, dict[str, NDArray[Any]], int]):  # 
         self._prev = np.zeros((self.config.n_users, 5))
         self._t = 0
         self._scheduler = self.cell.new_scheduler()
+        self._olla = self.cell.new_olla()
         self.last_outcome = None
         return self._observe(), {a: {} for a in self.agents}
 
@@ -142,7 +143,7 @@ class SharedCellParallelEnv(ParallelEnv[str, dict[str, NDArray[Any]], int]):  # 
         level = np.asarray(self._req.prompt_level)
         executed = w.fallback[level, requested]
         invalid = executed != requested
-        out = self.cell.run_round(self.np_random, self._req, executed, invalid, self._scheduler)
+        out = self.cell.run_round(self.np_random, self._req, executed, invalid, self._scheduler, self._olla)
         self.last_outcome = out
         self._t += 1
         c = self.cell.split
@@ -175,7 +176,8 @@ class SharedCellParallelEnv(ParallelEnv[str, dict[str, NDArray[Any]], int]):  # 
         level = np.asarray(self._req.prompt_level)
         executed = self.cell.world.fallback[level, requested]
         rng, sch = copy.deepcopy(self.np_random), copy.deepcopy(self._scheduler)
-        return self.cell.run_round(rng, self._req, executed, executed != requested, sch)
+        olla = copy.deepcopy(self._olla)
+        return self.cell.run_round(rng, self._req, executed, executed != requested, sch, olla)
 
     @property
     def request(self) -> Request:

@@ -184,7 +184,7 @@ def test_device_only_request_takes_the_device_times() -> None:
 def test_prefill_uplink_delay_by_hand() -> None:
     """One user, no fading, G = 1: the prompt's hidden states go up in whole UL slots of the capped PRBs."""
     user = {**SMALL, "fading": False, "new_tokens": 1, "bler_target": 1e-4}
-    env = small_env(n_users=1, arrival_spread_s=0.0, user=user)
+    env = small_env(n_users=1, arrival_spread_s=0.0, user=user, iot_sigma_db=0.0)
     cell = env.cell
     env.reset(seed=2)
     req = env._req
@@ -315,3 +315,66 @@ def test_parameter_sharing_vec_env_slots_are_the_cells_devices() -> None:
     assert r1[3:].tolist() == pytest.approx([ref_r[a] for a in cell.possible_agents])
     with pytest.raises(gym.error.InvalidAction):
         venv.step(np.full(5, MID, dtype=np.int64))
+
+
+def test_learning_table_pairs_the_learned_policy_with_myopic_episode_by_episode() -> None:
+    import pandas as pd
+
+    from splitgym.benchmarks.shared_cell_learning import learning_table
+
+    rows = [
+        {"n_users": 8, "method": "myopic", "seed": 0, "episode": e, "reward": 0.5 + 0.1 * e, "slo": 0.5}
+        for e in range(3)
+    ]
+    rows += [
+        {
+            "n_users": 8,
+            "method": "mppo_shared",
+            "seed": s,
+            "episode": e,
+            "reward": 0.7 + 0.1 * e,
+            "slo": 0.5 + 0.1 * s,
+        }
+        for s in range(2)
+        for e in range(3)
+    ]
+    table = learning_table(pd.DataFrame(rows)).set_index("method")
+    assert table.loc["mppo_shared", "reward"] == pytest.approx(0.8)
+    assert (
+        table.loc["mppo_shared", "reward - myopic [95% CI]"] == "+0.200 [+0.200, +0.200]"
+    )  # every pair +0.2
+    assert table.loc["mppo_shared", "slo - myopic [95% CI]"].startswith("+0.050 [")
+    assert table.loc["myopic", "reward - myopic [95% CI]"] == ""
+
+
+def test_benchmark_cell_writes_its_table_plot_and_command(
+    in_tmp: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import pandas as pd
+
+    from splitgym.cli.main import main
+
+    assert (
+        main(
+            [
+                "benchmark",
+                "cell",
+                "--users",
+                "2",
+                "--seeds",
+                "2",
+                "--steps",
+                "1",
+                "--methods",
+                "device,edge",
+                "--out",
+                "c",
+            ]
+        )
+        == 0
+    )
+    frame = pd.read_csv(in_tmp / "c" / "cells.csv")
+    assert sorted(frame["method"].unique()) == ["device", "edge"] and len(frame) == 4
+    assert (frame.loc[frame["method"] == "device", "slo"] == 1.0).all()
+    text = (in_tmp / "c" / "README.md").read_text()
+    assert "splitgym benchmark cell --users 2" in text and (in_tmp / "c" / "slo.png").stat().st_size > 10_000
