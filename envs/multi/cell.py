@@ -38,9 +38,9 @@ batch model's instead of the single-request profile's. A request not finished ``
 arrival is an outage.
 
 **Drawn** (from the step's generator, before the slot loop): the arrival offsets, fading gains per
-(user, block), the interference rise per slot, one uniform per (user, slot) that decides the loss of the user's UL TB or DL attempt in
-that slot (common random numbers: a change of one user's split changes no other draw). **Averaged**:
-nothing. The slot loop skips slots in which nothing can happen.
+(user, block), the interference rise per slot, one uniform per (user, slot) that decides the loss of the
+user's UL TB or DL attempt in that slot (common random numbers: a change of one user's split changes no
+other draw). **Averaged**: nothing. The slot loop skips slots in which nothing can happen.
 """
 
 from __future__ import annotations
