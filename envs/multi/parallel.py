@@ -19,6 +19,7 @@ import copy
 from typing import Any, ClassVar
 
 import numpy as np
+import pandas as pd
 from gymnasium import spaces
 from gymnasium.utils import seeding
 from numpy.typing import NDArray
@@ -73,6 +74,7 @@ class SharedCellParallelEnv(ParallelEnv[str, dict[str, NDArray[Any]], int]):  # 
         self._prev = np.zeros((self.config.n_users, 5))
         self._t = 0
         self.last_outcome: RoundOutcome | None = None
+        self._history: list[RoundOutcome] = []
 
     def observation_space(self, agent: str) -> spaces.Space[Any]:
         return self.observation_spaces[agent]
@@ -122,6 +124,7 @@ class SharedCellParallelEnv(ParallelEnv[str, dict[str, NDArray[Any]], int]):  # 
         self._scheduler = self.cell.new_scheduler()
         self._olla = self.cell.new_olla()
         self.last_outcome = None
+        self._history = []
         return self._observe(), {a: {} for a in self.agents}
 
     def step(self, actions: dict[str, Any]) -> tuple[
@@ -145,6 +148,7 @@ class SharedCellParallelEnv(ParallelEnv[str, dict[str, NDArray[Any]], int]):  # 
         invalid = executed != requested
         out = self.cell.run_round(self.np_random, self._req, executed, invalid, self._scheduler, self._olla)
         self.last_outcome = out
+        self._history.append(out)
         self._t += 1
         c = self.cell.split
         self._prev = np.column_stack(
@@ -200,6 +204,38 @@ class SharedCellParallelEnv(ParallelEnv[str, dict[str, NDArray[Any]], int]):  # 
             "server_busy_s": out.server_busy_s,
         }  # fmt: skip
 
+    def slo_report(self) -> pd.DataFrame:
+        """The episode so far against the SLOs, a row per device and one for the cell: requests, TTFT P90
+        (s, over the device's requests), TBT P99 (s, over every gap between its tokens), the share of
+        requests that met both per-request SLOs and the outage share. An outage counts as a TTFT and a gap
+        of ``horizon_s``."""
+        cfg, c = self.config, self.cell.split
+        rows = []
+        per_user: list[tuple[list[float], list[float], list[bool], list[bool]]] = [
+            ([], [], [], []) for _ in self.possible_agents
+        ]
+        for out in self._history:
+            for i, (ttft, gaps, ok, lost) in enumerate(per_user):
+                ttft.append(float(out.ttft_s[i]))
+                gaps.extend(out.gaps_s[i].tolist() if not out.outage[i] else [c.horizon_s])
+                ok.append(bool(out.slo_ok[i]))
+                lost.append(bool(out.outage[i]))
+        for name, (ttft, gaps, ok, lost) in zip([*self.possible_agents], per_user, strict=True):
+            rows.append(_slo_row(name, ttft, gaps, ok, lost))
+        rows.append(
+            _slo_row(
+                "cell",
+                [x for u in per_user for x in u[0]],
+                [x for u in per_user for x in u[1]],
+                [x for u in per_user for x in u[2]],
+                [x for u in per_user for x in u[3]],
+            )
+        )
+        frame = pd.DataFrame(rows)
+        frame["ttft_p90_ok"] = frame["ttft_p90_s"] <= cfg.ttft_slo_s
+        frame["tbt_p99_ok"] = frame["tbt_p99_s"] <= cfg.tbt_slo_s
+        return frame
+
     def render(self) -> None:
         return None
 
@@ -210,6 +246,19 @@ class SharedCellParallelEnv(ParallelEnv[str, dict[str, NDArray[Any]], int]):  # 
         """The global state (every device's observation, stacked): for centralised critics."""
         obs = self._observe()
         return np.concatenate([obs[a]["observation"] for a in self.possible_agents])
+
+
+def _slo_row(
+    name: str, ttft: list[float], gaps: list[float], ok: list[bool], lost: list[bool]
+) -> dict[str, Any]:
+    return {
+        "device": name,
+        "requests": len(ttft),
+        "ttft_p90_s": float(np.percentile(ttft, 90)) if ttft else float("nan"),
+        "tbt_p99_s": float(np.percentile(gaps, 99)) if gaps else 0.0,
+        "attainment": float(np.mean(ok)) if ok else float("nan"),
+        "outage": float(np.mean(lost)) if lost else float("nan"),
+    }
 
 
 def parallel_env(**kwargs: Any) -> SharedCellParallelEnv:

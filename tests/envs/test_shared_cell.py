@@ -378,3 +378,21 @@ def test_benchmark_cell_writes_its_table_plot_and_command(
     assert (frame.loc[frame["method"] == "device", "slo"] == 1.0).all()
     text = (in_tmp / "c" / "README.md").read_text()
     assert "splitgym benchmark cell --users 2" in text and (in_tmp / "c" / "slo.png").stat().st_size > 10_000
+
+
+def test_slo_report_by_hand_for_device_only_requests() -> None:
+    env = small_env(n_users=2, max_steps=3)
+    env.reset(seed=1)
+    L = env.num_layers
+    ttft, gaps = {0: [], 1: []}, {0: [], 1: []}
+    while env.agents:
+        env.step({a: L for a in env.agents})
+        out = env.last_outcome
+        for i in (0, 1):
+            ttft[i].append(out.ttft_s[i])
+            gaps[i] += out.gaps_s[i].tolist()
+    report = env.slo_report().set_index("device")
+    assert report.loc["device_0", "requests"] == 3 and report.loc["cell", "requests"] == 6
+    assert report.loc["device_1", "ttft_p90_s"] == pytest.approx(np.percentile(ttft[1], 90))
+    assert report.loc["cell", "tbt_p99_s"] == pytest.approx(np.percentile(gaps[0] + gaps[1], 99))
+    assert report["attainment"].tolist() == [1.0, 1.0, 1.0] and bool(report["ttft_p90_ok"].all())
