@@ -10,6 +10,7 @@ Registered in :data:`CELL_BASELINES` by name; each builds a policy ``policy(env)
   at its own SNR estimate, prompt length and load, averaged over the fading realisations of the v1
   single-user world (:class:`~splitgym.envs.split.world.SplitWorld`, edge load at its configured mean);
   blind to the other devices (the "everyone offloads" failure when the uplink is shared);
+* ``neurosurgeon``: Neurosurgeon on every device, latency objective, from its own SNR estimate;
 * ``centralised``: sees every device and the true cell: starts from all on the device and, in the order
   of the devices' myopic gains, moves a device to its myopic split when the cell's summed reward of this
   step (:meth:`~splitgym.envs.multi.parallel.SharedCellParallelEnv.peek`, the step's own draws) rises:
@@ -20,12 +21,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from splitgym.envs.checks import choice
 from splitgym.envs.multi.parallel import SharedCellParallelEnv
+from splitgym.envs.split.channel import Request
 from splitgym.envs.split.world import SplitWorld, world_for
 
 __all__ = ["CELL_BASELINES", "CellPolicy", "make_cell_baseline"]
@@ -82,6 +85,52 @@ class _Myopic:
         return {a: int(best[i]) for i, a in enumerate(e.possible_agents)}
 
 
+class _DeviceView:
+    """Device ``i`` of a shared cell as Neurosurgeon's
+    :class:`~splitgym.agents.policies.neurosurgeon.SplitView`: its world, configuration, request and
+    feasible splits (the edge load it reads is 0: the server's batching is not in its batch-1 profile
+    [A])."""
+
+    def __init__(self, env: SharedCellParallelEnv, i: int) -> None:
+        self.env, self.i, self.agent = env, i, env.possible_agents[i]
+
+    @property
+    def world(self) -> Any:
+        return self.env.cell.world
+
+    @property
+    def config(self) -> Any:
+        return self.env.cell.split
+
+    @property
+    def observation_space(self) -> Any:
+        return None
+
+    def request(self) -> Request:
+        return replace(self.env.request.take(self.i), edge_load=np.zeros(()))
+
+    def action_masks(self) -> NDArray[np.bool_]:
+        return self.env.action_masks()[self.agent]
+
+
+class _Neurosurgeon:
+    """Neurosurgeon on every device (Kang et al., ASPLOS 2017): each minimises its own predicted latency
+    from its SNR estimate's rate (:class:`~splitgym.agents.policies.neurosurgeon.NeurosurgeonPolicy`),
+    blind to the other devices."""
+
+    def __init__(self, env: SharedCellParallelEnv) -> None:
+        from splitgym.agents.policies.neurosurgeon import NeurosurgeonPolicy
+
+        self.views = [_DeviceView(env, i) for i in range(len(env.possible_agents))]
+        self.policies = [NeurosurgeonPolicy(v) for v in self.views]
+
+    def __call__(self, e: SharedCellParallelEnv) -> dict[str, int]:
+        return {
+            v.agent: p.choose(p.current_prediction(None), v.action_masks())
+            for v, p in zip(self.views, self.policies, strict=True)
+        }
+
+
 class _Centralised:
     """Greedy joint assignment with the true cell (see the module docstring)."""
 
@@ -111,6 +160,7 @@ CELL_BASELINES: dict[str, Callable[[SharedCellParallelEnv], CellPolicy]] = {
     "edge": _edge,
     "random": _random,
     "myopic": _Myopic,
+    "neurosurgeon": _Neurosurgeon,
     "centralised": _Centralised,
 }
 

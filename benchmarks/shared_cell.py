@@ -30,7 +30,7 @@ from splitgym.tables import markdown_table
 __all__ = ["METRICS", "cell_suite", "plot_slo", "summarise", "write_cell_suite"]
 
 METRICS = ("slo", "throughput_tok_s", "quality", "energy_j", "reward", "jain")
-DEFAULT_METHODS = ("device", "edge", "random", "myopic", "centralised")
+DEFAULT_METHODS = ("device", "edge", "random", "myopic", "neurosurgeon", "centralised")
 
 
 def _episode(n_users: int, method: str, seed: int, steps: int) -> dict[str, float | int | str]:

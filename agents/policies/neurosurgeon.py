@@ -61,7 +61,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import gymnasium as gym
 import numpy as np
@@ -79,10 +79,28 @@ from splitgym.envs.channels.nr import (
 from splitgym.envs.split.env import FadingSplitV1Env
 from splitgym.errors import ConfigError, suggest
 
-__all__ = ["OBJECTIVES", "LinkEstimate", "NeurosurgeonPolicy", "Prediction", "fading_env"]
+__all__ = ["OBJECTIVES", "LinkEstimate", "NeurosurgeonPolicy", "Prediction", "SplitView", "fading_env"]
 
 OBJECTIVES = ("latency", "energy")
 F = NDArray[np.float64]
+
+
+class SplitView(Protocol):
+    """What Neurosurgeon reads of a split environment: :class:`FadingSplitV1Env` is one; a device of the
+    shared cell (:mod:`splitgym.agents.cell_baselines`) is another."""
+
+    @property
+    def world(self) -> Any: ...  # a DeviceSide (comp, quality, energy, prompts, config, num_layers)
+
+    @property
+    def config(self) -> Any: ...  # its SplitConfig
+
+    @property
+    def observation_space(self) -> Any: ...
+
+    def request(self) -> Any: ...  # the current Request (snr_est_db, prompt_level, loads, tx power)
+
+    def action_masks(self) -> NDArray[np.bool_]: ...
 
 
 def fading_env(env: gym.Env[Any, Any], who: str) -> FadingSplitV1Env:
@@ -116,7 +134,7 @@ class LinkEstimate:
     """The NR link as Neurosurgeon's profile sees it (module docstring): per-message latencies from the
     configuration's tables, the UL slot payload from a CQI. Nothing here reads the fading or the traces."""
 
-    def __init__(self, env: FadingSplitV1Env) -> None:
+    def __init__(self, env: SplitView) -> None:
         c = env.config
         self.table = c.mcs_table
         self.margin_db = c.impl_margin_db
@@ -170,9 +188,12 @@ class NeurosurgeonPolicy:
     """
 
     def __init__(
-        self, env: gym.Env[Any, Any], objective: str = "latency", quality_floor: float | None = None
+        self,
+        env: gym.Env[Any, Any] | SplitView,
+        objective: str = "latency",
+        quality_floor: float | None = None,
     ) -> None:
-        self.env = fading_env(env, "NeurosurgeonPolicy")
+        self.env: SplitView = fading_env(env, "NeurosurgeonPolicy") if isinstance(env, gym.Env) else env
         if objective not in OBJECTIVES:
             hint = suggest(str(objective), OBJECTIVES)
             raise ConfigError(f"objective must be one of {list(OBJECTIVES)}, got {objective!r}{hint}")

@@ -237,7 +237,9 @@ def add_parser(sub: Any, parser_class: type[argparse.ArgumentParser]) -> None:
     b = bsub.add_parser("cell", help="shared-cell baselines against the number of devices (table + plot)")
     b.add_argument("--users", type=_users, default=[2, 8, 32], help="devices per cell (default: 2,8,32)")
     b.add_argument(
-        "--methods", default="device,edge,random,myopic,centralised", help="cell baselines, comma-separated"
+        "--methods",
+        default="device,edge,random,myopic,neurosurgeon,centralised",
+        help="cell baselines, comma-separated",
     )
     b.add_argument("--seeds", type=positive_int, default=3, help="episodes per (N, method) (default: 3)")
     b.add_argument("--steps", type=positive_int, default=10, help="requests per device and episode")

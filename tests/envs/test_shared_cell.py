@@ -396,3 +396,19 @@ def test_slo_report_by_hand_for_device_only_requests() -> None:
     assert report.loc["device_1", "ttft_p90_s"] == pytest.approx(np.percentile(ttft[1], 90))
     assert report.loc["cell", "tbt_p99_s"] == pytest.approx(np.percentile(gaps[0] + gaps[1], 99))
     assert report["attainment"].tolist() == [1.0, 1.0, 1.0] and bool(report["ttft_p90_ok"].all())
+
+
+def test_neurosurgeon_on_every_device_takes_its_own_predicted_fastest_feasible_split() -> None:
+    from splitgym.agents.cell_baselines import make_cell_baseline
+
+    env = small_env(n_users=3)
+    env.reset(seed=2)
+    policy = make_cell_baseline("neurosurgeon", env)
+    joint = policy(env)
+    masks = env.action_masks()
+    for view, ns in zip(policy.views, policy.policies, strict=True):  # type: ignore[attr-defined]
+        pred = ns.current_prediction(None)
+        k = joint[view.agent]
+        assert masks[view.agent][k]
+        assert pred.latency_s[k] <= pred.latency_s[masks[view.agent]].min() + 1e-12
+        assert float(view.request().edge_load) == 0.0
