@@ -78,6 +78,8 @@ K2_SLOTS = 2  # [S: ns-3 default, dossier]
 REF_PRB = 10  # TB size at which the MCS thresholds and TBLER table are computed [A: the code-block size
 # of a 10-PRB TB; the thresholds move by < 0.3 dB between 5 and 51 PRBs]
 SINR_GRID_DB = np.arange(-20.0, 50.0001, 0.05)
+GRID_LAST = SINR_GRID_DB.size - 1
+NEVER = np.iinfo(np.int64).max // 2  # the UL slot of a user with nothing to send
 C_LIGHT = 299_792_458.0
 
 
@@ -196,7 +198,7 @@ class CellWorld:
 
     def _mcs(self, sinr_db: F) -> I:
         """Highest MCS whose TBLER at ``sinr_db`` is at most ``bler_target`` (0 below MCS 0's threshold)."""
-        return np.clip(np.searchsorted(self.req_db, sinr_db, side="right") - 1, 0, None).astype(np.int64)
+        return np.maximum(np.searchsorted(self.req_db, sinr_db, side="right") - 1, 0).astype(np.int64)
 
     def _sr_slot(self, t_s: float) -> int:
         """First slot a message ready at ``t_s`` may be scheduled in (SR opportunity + K2)."""
@@ -250,7 +252,7 @@ class CellWorld:
 
         # per-user state
         ul_bits = np.zeros(N)
-        ul_slot = np.full(N, np.iinfo(np.int64).max // 2, dtype=np.int64)
+        ul_slot = np.full(N, NEVER, dtype=np.int64)
         ul_ready_t = np.zeros(N)
         ul_is_prefill = np.zeros(N, dtype=bool)
         delays: list[list[float]] = [[] for _ in range(N)]
@@ -401,8 +403,8 @@ class CellWorld:
                     mcs = self._mcs(sinr - backoff)
                     bpp = self.bits_per_prb[mcs]
                     actual = sinr - iot_rise[min(s, self.horizon_slots)]  # the slot's interference
-                    idx = np.clip(
-                        np.rint((actual - SINR_GRID_DB[0]) / 0.05).astype(np.int64), 0, SINR_GRID_DB.size - 1
+                    idx = np.minimum(
+                        np.maximum(np.rint((actual - SINR_GRID_DB[0]) / 0.05).astype(np.int64), 0), GRID_LAST
                     )
                     lost = luck_ul[:, min(s, self.horizon_slots)] < self.bler_table[mcs, idx]
                     olla.update(~lost, active=sent)
@@ -417,15 +419,13 @@ class CellWorld:
                         t_edge = t_hi + c.gnb_decode_s + c.backhaul_s
                         delays[u].append(t_edge - ul_ready_t[u])
                         arrive_at_edge(int(u), t_edge)
-                        ul_slot[u] = np.iinfo(np.int64).max // 2
+                        ul_slot[u] = NEVER
             else:
                 # 3. the downlink: token ids ready before the slot, up to N_PRB users, lost with dl_bler
-                served = 0
-                for u in map(int, np.argsort([q[0] if q else np.inf for q in dl_queue], kind="stable")):
+                ready_dl = [u for u in range(N) if dl_queue[u] and dl_queue[u][0] <= t_lo and not failed[u]]
+                ready_dl.sort(key=lambda v: dl_queue[v][0])  # oldest token first (stable: then by index)
+                for u in ready_dl[: self.n_prb]:
                     q = dl_queue[u]
-                    if not q or q[0] > t_lo or failed[u] or served >= self.n_prb:
-                        continue
-                    served += 1
                     rx_slots[u] += 1
                     if luck_dl[u, min(s, self.horizon_slots)] < c.dl_bler:
                         continue

@@ -102,7 +102,7 @@ class ProportionalFair:
         order = np.argsort(-metric, kind="stable")
         give = np.zeros_like(want)
         cum = np.cumsum(want[order])
-        take = np.clip(n_prb - (cum - want[order]), 0, want[order])
+        take = np.minimum(np.maximum(n_prb - (cum - want[order]), 0), want[order])
         give[order] = take
         return give
 
