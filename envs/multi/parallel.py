@@ -30,7 +30,14 @@ from splitgym.envs.multi.cell import CellWorld, RoundOutcome
 from splitgym.envs.multi.config import CellConfig, cell_config
 from splitgym.envs.split.channel import LargeScale, Request
 
-__all__ = ["INFO_KEYS", "OBS_FEATURES", "SharedCellParallelEnv", "parallel_env"]
+__all__ = [
+    "INFO_KEYS",
+    "OBS_FEATURES",
+    "SharedCellBoxEnv",
+    "SharedCellParallelEnv",
+    "box_parallel_env",
+    "parallel_env",
+]
 
 OBS_FEATURES = (
     "snr_est_db / 40", "prompt_tokens / max prompt", "device_load", "previous split / L",
@@ -265,3 +272,68 @@ def parallel_env(**kwargs: Any) -> SharedCellParallelEnv:
     """The shared cell with :class:`~splitgym.envs.multi.config.CellConfig` fields as keywords
     (``n_users``, ``scheduler``, ``scenario``, ``user={...}`` SplitConfig overrides, ...)."""
     return SharedCellParallelEnv(**kwargs)
+
+
+class SharedCellBoxEnv(ParallelEnv[str, NDArray[np.float32], int]):  # type: ignore[misc]
+    """The shared cell with each agent's observation the feature vector alone (``Box``), its feasible
+    splits in ``infos[agent]["action_mask"]``: for libraries whose default models take no dict
+    observation (RLlib's PPO without an action-masking module). Same dynamics and draws."""
+
+    metadata: ClassVar[dict[str, Any]] = {
+        **SharedCellParallelEnv.metadata,
+        "name": "splitgym_shared_cell_box_v1",
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        self.cell_env = SharedCellParallelEnv(**kwargs)
+        self.possible_agents = list(self.cell_env.possible_agents)
+        self.agents: list[str] = []
+        self.render_mode: str | None = None
+        box = self.cell_env.observation_spaces[self.possible_agents[0]]["observation"]
+        self.observation_spaces = {a: box for a in self.possible_agents}
+        self.action_spaces = dict(self.cell_env.action_spaces)
+
+    def observation_space(self, agent: str) -> spaces.Space[Any]:
+        return self.observation_spaces[agent]
+
+    def action_space(self, agent: str) -> spaces.Space[Any]:
+        return self.action_spaces[agent]
+
+    @staticmethod
+    def _split(
+        obs: dict[str, dict[str, NDArray[Any]]], infos: dict[str, dict[str, Any]]
+    ) -> tuple[dict[str, NDArray[np.float32]], dict[str, dict[str, Any]]]:
+        boxes = {a: o["observation"] for a, o in obs.items()}
+        return boxes, {
+            a: dict(infos.get(a, {}), action_mask=o["action_mask"].astype(bool)) for a, o in obs.items()
+        }
+
+    def reset(
+        self, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[str, NDArray[np.float32]], dict[str, dict[str, Any]]]:
+        obs, infos = self.cell_env.reset(seed=seed, options=options)
+        self.agents = list(self.cell_env.agents)
+        return self._split(obs, infos)
+
+    def step(self, actions: dict[str, Any]) -> tuple[
+        dict[str, NDArray[np.float32]],
+        dict[str, float],
+        dict[str, bool],
+        dict[str, bool],
+        dict[str, dict[str, Any]],
+    ]:  # fmt: skip
+        obs, rew, term, trunc, infos = self.cell_env.step(actions)
+        self.agents = list(self.cell_env.agents)
+        boxes, infos = self._split(obs, infos)
+        return boxes, rew, term, trunc, infos
+
+    def render(self) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+
+def box_parallel_env(**kwargs: Any) -> SharedCellBoxEnv:
+    """:func:`parallel_env` with ``Box`` observations and the action masks in ``infos``."""
+    return SharedCellBoxEnv(**kwargs)

@@ -412,3 +412,20 @@ def test_neurosurgeon_on_every_device_takes_its_own_predicted_fastest_feasible_s
         assert masks[view.agent][k]
         assert pred.latency_s[k] <= pred.latency_s[masks[view.agent]].min() + 1e-12
         assert float(view.request().edge_load) == 0.0
+
+
+def test_box_observation_view_passes_the_api_test_and_carries_the_masks_in_infos() -> None:
+    from pettingzoo.test import parallel_api_test
+
+    from splitgym.envs.multi.parallel import box_parallel_env
+
+    parallel_api_test(box_parallel_env(n_users=2, max_steps=3, user=SMALL), num_cycles=5)
+    env, ref = box_parallel_env(n_users=2, max_steps=3, user=SMALL), small_env(n_users=2, max_steps=3)
+    obs, infos = env.reset(seed=4)
+    ref_obs, _ = ref.reset(seed=4)
+    for a in env.possible_agents:
+        np.testing.assert_array_equal(obs[a], ref_obs[a]["observation"])
+        np.testing.assert_array_equal(infos[a]["action_mask"], ref_obs[a]["action_mask"].astype(bool))
+    _, rew, *_ = env.step({a: MID for a in env.agents})
+    _, ref_rew, *_ = ref.step({a: MID for a in ref.agents})
+    assert rew == ref_rew
