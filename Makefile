@@ -39,7 +39,7 @@ clients: $(foreach c,$(CLIENTS),.venv-$(c)/.bootstrapped)
 	.venv-torchrl/bin/pip install --quiet --disable-pip-version-check -c constraints.txt --no-deps \
 		--no-build-isolation -e . --config-settings editable_mode=strict
 	.venv-torchrl/bin/pytest -q tests/clients/test_torchrl.py
-	.venv-rllib/bin/pytest -q tests/clients/test_rllib_ppo.py tests/core/test_rllib.py
+	.venv-rllib/bin/pytest -q tests/clients/test_rllib_ppo.py tests/clients/test_rllib_multiagent.py tests/core/test_rllib.py
 	.venv-tianshou/bin/pytest -q tests/clients/test_tianshou.py
 
 lint: install

@@ -45,6 +45,25 @@ an unknown keyword raises splitgym's ``UnknownParameterError`` (a ``ConfigError`
 RLlib's action masking expects the mask inside the observation (``{"observation", "action_mask"}``),
 not in ``info``.
 
+**Many users, one cell** (:mod:`splitgym.envs.multi`): :func:`register_shared_cell` registers
+``"splitgym_shared_cell"``, the PettingZoo ``ParallelEnv`` with ``Box`` observations
+(:func:`~splitgym.envs.multi.parallel.box_parallel_env`) in RLlib's ``ParallelPettingZooEnv``; its
+``env_config`` holds the cell's keywords. Multi-agent PPO with one policy shared by every device::
+
+    from splitgym.rllib import SHARED_CELL, register_shared_cell
+
+    register_shared_cell()
+    config = (
+        PPOConfig()
+        .environment(SHARED_CELL, env_config={"n_users": 8, "max_steps": 20})
+        .multi_agent(policies={"shared"}, policy_mapping_fn=lambda agent_id, episode, **kw: "shared")
+        .env_runners(num_env_runners=2)
+        .training(train_batch_size_per_learner=800, minibatch_size=200, num_epochs=2)
+    )
+
+(``tests/clients/test_rllib_multiagent.py`` runs it on a local Ray instance.) The devices' action masks
+are in ``infos`` there; an infeasible split runs the nearest feasible one and costs ``w_invalid``.
+
 Not run in this project's own environment (``ray[rllib]`` is not installed there):
 ``tests/core/test_rllib.py`` checks the registration and the creators with a stand-in for
 ``register_env``, and runs the recipe above (2 env runners, 2 iterations) only where RLlib imports.
@@ -60,7 +79,16 @@ import gymnasium as gym
 
 from splitgym.errors import ConfigError, suggest
 
-__all__ = ["env_creator", "make_env", "register_with_ray", "splitgym_ids"]
+__all__ = [
+    "SHARED_CELL",
+    "env_creator",
+    "make_env",
+    "register_shared_cell",
+    "register_with_ray",
+    "shared_cell_creator",
+    "splitgym_ids",
+]
+SHARED_CELL = "splitgym_shared_cell"
 
 Creator = Callable[[Mapping[str, Any]], gym.Env[Any, Any]]
 
@@ -122,3 +150,20 @@ def register_with_ray(
         do_register(env_id, partial(make_env, env_id))
     do_register("splitgym", env_creator)
     return (*chosen, "splitgym")
+
+
+def shared_cell_creator(env_config: Mapping[str, Any]) -> Any:
+    """RLlib's ``ParallelPettingZooEnv`` around the shared cell with ``Box`` observations;
+    ``env_config``: the cell's keywords (``n_users``, ``scheduler``, ``user``, ...)."""
+    from ray.rllib.env.wrappers.pettingzoo_env import ParallelPettingZooEnv
+
+    from splitgym.envs.multi.parallel import box_parallel_env
+
+    return ParallelPettingZooEnv(box_parallel_env(**dict(env_config)))  # type: ignore[no-untyped-call,unused-ignore]
+
+
+def register_shared_cell(register: Callable[[str, Any], None] | None = None) -> str:
+    """Register :data:`SHARED_CELL` with Ray's registry (``register`` replaces it, for tests)."""
+    do_register = register if register is not None else _ray_register_env()
+    do_register(SHARED_CELL, shared_cell_creator)
+    return SHARED_CELL

@@ -53,3 +53,11 @@ def test_creator_survives_pickling_to_a_worker() -> None:
 
 # RLlib PPO itself (two env runners, two iterations) runs in its own environment: tests/clients/test_rllib_ppo.py
 # (`make clients`).
+
+
+def test_the_shared_cell_is_registered_under_its_name() -> None:
+    from splitgym.rllib import SHARED_CELL, register_shared_cell, shared_cell_creator
+
+    seen: dict[str, Any] = {}
+    assert register_shared_cell(register=lambda name, creator: seen.__setitem__(name, creator)) == SHARED_CELL
+    assert seen == {SHARED_CELL: shared_cell_creator}
