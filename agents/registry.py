@@ -42,7 +42,7 @@ ALGOS: dict[str, Trainer] = {
         SB3Trainer("ppo"),
         SB3Trainer("a2c"),
         SB3Trainer("dqn"),
-        SB3Trainer("maskable_ppo", families=("split", "compressed")),
+        SB3Trainer("maskable_ppo", families=("split", "compressed", "shared")),
         ModelBasedTrainer("paper_mb"),
         ModelBasedTrainer("active_mb"),
         LinUCBTrainer(),

@@ -107,7 +107,8 @@ class ProportionalFair:
         return give
 
     def update(self, delivered_bits: F) -> None:
-        self.avg_bits = self.beta * self.avg_bits + (1.0 - self.beta) * delivered_bits
+        # floored at 1e-9 bit/slot: a user idle for ~10^4 slots would otherwise decay to 0 (and R/T overflow)
+        self.avg_bits = np.maximum(self.beta * self.avg_bits + (1.0 - self.beta) * delivered_bits, 1e-9)
 
 
 SCHEDULERS: dict[str, type[RoundRobin] | type[ProportionalFair]] = {
