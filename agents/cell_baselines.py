@@ -125,6 +125,8 @@ class _Neurosurgeon:
         self.policies = [NeurosurgeonPolicy(v) for v in self.views]
 
     def __call__(self, e: SharedCellParallelEnv) -> dict[str, int]:
+        for v in self.views:  # the cell being stepped (the policy may have been built on a twin)
+            v.env = e
         return {
             v.agent: p.choose(p.current_prediction(None), v.action_masks())
             for v, p in zip(self.views, self.policies, strict=True)

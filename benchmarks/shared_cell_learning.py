@@ -4,7 +4,8 @@ For each N, MaskablePPO with parameter sharing (one policy for every device: the
 slots of :class:`~splitgym.envs.multi.sb3_vec.SharedCellVecEnv`) is trained from ``seeds`` seeds for
 ``timesteps`` device decisions each, then evaluated deterministically on ``episodes`` common episodes
 (seeds ``EVAL_SEED + i``) of ``steps`` requests per device, as are the myopic and centralised baselines
-(:mod:`splitgym.agents.cell_baselines`, deterministic given the episode: once). Per episode: the mean
+(:mod:`splitgym.agents.cell_baselines`, deterministic given the episode: once), with Neurosurgeon on every
+device and all on the device beside them. Per episode: the mean
 reward over devices and requests, and the SLO attainment. The table gives each method's mean and, for
 the learned policy, the paired difference to myopic with a hierarchical bootstrap 95 % CI (training
 seeds, then episodes; :func:`splitgym.benchmarks.sequential.paired_difference_ci`).
@@ -114,7 +115,10 @@ def run_learning(
     jobs: list[tuple[Any, ...]] = []
     for n in users:
         jobs += [("ppo", n, s, timesteps, episodes, steps) for s in range(seeds)]
-        jobs += [("base", n, name, 0, episodes, steps) for name in ("myopic", "centralised", "device")]
+        jobs += [
+            ("base", n, name, 0, episodes, steps)
+            for name in ("myopic", "neurosurgeon", "centralised", "device")
+        ]
     if workers > 1:
         with ProcessPoolExecutor(max_workers=workers) as pool:
             paths = list(tqdm(pool.map(_run, jobs, [out] * len(jobs)), total=len(jobs), desc="cell-learn"))

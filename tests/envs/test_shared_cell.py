@@ -401,9 +401,9 @@ def test_slo_report_by_hand_for_device_only_requests() -> None:
 def test_neurosurgeon_on_every_device_takes_its_own_predicted_fastest_feasible_split() -> None:
     from splitgym.agents.cell_baselines import make_cell_baseline
 
+    policy = make_cell_baseline("neurosurgeon", small_env(n_users=3))  # built on a twin, as suites do
     env = small_env(n_users=3)
     env.reset(seed=2)
-    policy = make_cell_baseline("neurosurgeon", env)
     joint = policy(env)
     masks = env.action_masks()
     for view, ns in zip(policy.views, policy.policies, strict=True):  # type: ignore[attr-defined]
