@@ -92,17 +92,20 @@ def _baseline_job(n_users: int, name: str, episodes: int, steps: int) -> list[di
     return [dict(r, n_users=n_users, method=name, seed=0) for r in rows]
 
 
+# job kind -> its runner (n_users, who: a training seed or a baseline name, timesteps, episodes, steps)
+_JOBS: dict[str, Callable[[int, Any, int, int, int], list[dict[str, Any]]]] = {
+    "ppo": lambda n, seed, timesteps, episodes, steps: _ppo_job(n, int(seed), timesteps, episodes, steps),
+    "base": lambda n, name, _timesteps, episodes, steps: _baseline_job(n, str(name), episodes, steps),
+}
+
+
 def _run(job: tuple[Any, ...], out: Path) -> Path:
     kind, n, who, timesteps, episodes, steps = job
     path = out / "runs" / f"N{n}_{kind}_{who}.csv"
     if path.exists():
         return path
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    rows = (
-        _ppo_job(n, int(who), timesteps, episodes, steps)
-        if kind == "ppo"
-        else _baseline_job(n, str(who), episodes, steps)
-    )
+    rows = _JOBS[kind](n, who, timesteps, episodes, steps)
     path.parent.mkdir(parents=True, exist_ok=True)
     write_text_atomic(path, pd.DataFrame(rows).to_csv(index=False))
     return path
