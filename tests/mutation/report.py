@@ -117,6 +117,8 @@ def main() -> None:
                 "resumes with them.",
                 "",
             ]
+    if args.note:
+        lines += [args.note, ""]
     lines += ["## Per file", "", _markdown(per_file.reset_index()), "", "## Survivors", ""]
     for row in table.query("status in ['survived', 'no tests', 'suspicious']").itertuples():
         try:
