@@ -550,3 +550,37 @@ def test_llama_rows_use_the_rates_they_quote(rows: list[ReferenceRow]) -> None:
         r"Llama-3-8B int4 ([\d.]+) tok/s \(jetson-ai-lab\) scaled by parameters", dev_only.source
     )
     assert rate == dev_rate and dev_only.reference == pytest.approx(rate / scale, rel=1e-12)
+
+
+def test_fading_pool_gains_have_unit_mean_and_the_textbook_spread() -> None:
+    """Rayleigh |h|^2 is exponential (mean 1, variance 1); Rician K has mean 1 and variance (2K + 1)/(K + 1)^2
+    [K]; the real and imaginary parts of the diffuse part carry equal power."""
+    from splitgym.envs.split.fading import FadingPool
+
+    k_db = 6.0
+    pool = FadingPool.draw(
+        np.random.default_rng(0), size=400, n_blocks=50, subbands=4, slots_per_block=1, rho=0.0,
+        rician_k_db=k_db,
+    )  # fmt: skip
+    nlos, los = pool.gain[0].ravel(), pool.gain[1].ravel()  # 80,000 draws each
+    k = 10.0 ** (k_db / 10.0)
+    assert nlos.mean() == pytest.approx(1.0, abs=0.02) and nlos.var() == pytest.approx(1.0, abs=0.05)
+    assert los.mean() == pytest.approx(1.0, abs=0.02)
+    assert los.var() == pytest.approx((2 * k + 1) / (k + 1) ** 2, abs=0.02)
+    assert np.mean(nlos < 0.1) == pytest.approx(1.0 - np.exp(-0.1), abs=0.01)  # exponential CDF at 0.1
+
+
+def test_request_process_constants_are_tr_38_901_umi_by_hand() -> None:
+    """LOS and NLOS shadowing (4 and 7.82 dB) and decorrelation distances (10 and 13 m) of UMi [S: TR 38.901
+    Table 7.5-6, 7.6.3.1], the AR(1) factors exp(-v dt / d_corr), and the noise over the band at the
+    configured noise figure: -174 dBm/Hz + 10 log10(51 PRB x 12 x 30 kHz) + NF."""
+    from splitgym.envs.split.channel import RequestProcess
+
+    c = scenario_config("Vehicular", noise_figure_db=9.0)
+    p = RequestProcess(c, 2)
+    move = c.speed_kmh / 3.6 * c.request_interval_s
+    assert (p.sigma_los, p.sigma_nlos) == (4.0, 7.82)
+    assert p.r_los == pytest.approx(math.exp(-move / 10.0)) and p.r_nlos == pytest.approx(
+        math.exp(-move / 13.0)
+    )
+    assert p.noise_dbm == pytest.approx(-174.0 + 10.0 * math.log10(51 * 12 * 30e3) + 9.0, abs=1e-9)
