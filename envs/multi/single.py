@@ -6,10 +6,8 @@ The single-agent view of :class:`~splitgym.envs.multi.parallel.SharedCellParalle
 
 * ``"device"`` (split ``L``), ``"edge"`` (split 0, the nearest feasible one where 0 is not),
   ``"fixed:<k>"`` (split ``k``), ``"random"`` (uniform over the feasible splits, from the env's
-  generator), ``"myopic"`` or ``"neurosurgeon"`` (each device as the cell baselines of
-  :mod:`splitgym.agents.cell_baselines` play it, on what that device knows), or
-* a callable ``policy(observation, action_mask) -> split``: a saved agent, for example
-  ``lambda obs, mask: int(model.predict(obs, action_masks=mask, deterministic=True)[0])``.
+  generator), or
+* a callable ``policy(observation, action_mask) -> split`` (a saved agent's ``predict``, for example).
 
 Observation: the learner's :data:`~splitgym.envs.multi.parallel.OBS_FEATURES` vector; its feasible splits
 are :meth:`SharedCellEnv.action_masks` and ``info["action_mask"]`` (MaskablePPO). Reward and info: the
@@ -32,8 +30,7 @@ from splitgym.errors import ConfigError
 __all__ = ["BACKGROUND_POLICIES", "SharedCellEnv"]
 
 Policy = Callable[[NDArray[np.float32], NDArray[np.int8]], int]
-CELL_LEVEL = ("myopic", "neurosurgeon")
-BACKGROUND_POLICIES = ("device", "edge", "random", "fixed:<k>", *CELL_LEVEL)
+BACKGROUND_POLICIES = ("device", "edge", "random", "fixed:<k>")
 
 
 class SharedCellEnv(gym.Env[NDArray[np.float32], np.int64]):
@@ -58,15 +55,13 @@ class SharedCellEnv(gym.Env[NDArray[np.float32], np.int64]):
             raise ConfigError(
                 f"background must be a policy name, a callable or a sequence of them, got {background!r}"
             )
-        self._cell_baselines: dict[str, Any] = {}
         self._policies = [self._policy(p) for p in policies]
         space = self.cell_env.observation_space("device_0")
         self.observation_space = space["observation"]  # type: ignore[index]
         self.action_space = gym.spaces.Discrete(self.num_layers + 1)
         self._obs: dict[str, dict[str, NDArray[Any]]] = {}
 
-    def _policy(self, p: str | Policy) -> Policy | str:
-        """A per-device policy, or the name of a cell-level baseline (its joint action is taken per step)."""
+    def _policy(self, p: str | Policy) -> Policy:
         L = self.num_layers
         if callable(p):
             return p
@@ -74,11 +69,6 @@ class SharedCellEnv(gym.Env[NDArray[np.float32], np.int64]):
             raise ConfigError(
                 f"background policy must be one of {BACKGROUND_POLICIES} or a callable, got {p!r}"
             )
-        if p in CELL_LEVEL:  # a baseline that looks at the whole cell: one joint action a step
-            from splitgym.agents.cell_baselines import make_cell_baseline
-
-            self._cell_baselines.setdefault(p, make_cell_baseline(p, self.cell_env))
-            return p
         if p == "device":
             return lambda obs, mask: L
         if p == "edge":
@@ -107,14 +97,9 @@ class SharedCellEnv(gym.Env[NDArray[np.float32], np.int64]):
     def step(self, action: Any) -> tuple[NDArray[np.float32], SupportsFloat, bool, bool, dict[str, Any]]:
         k = discrete_action(action, self.num_layers + 1)
         actions: dict[str, Any] = {"device_0": k}
-        joint = {name: b(self.cell_env) for name, b in self._cell_baselines.items()}
         for i, policy in enumerate(self._policies, start=1):
-            agent = f"device_{i}"
-            if isinstance(policy, str):
-                actions[agent] = int(joint[policy][agent])
-            else:
-                o = self._obs[agent]
-                actions[agent] = int(policy(o["observation"], o["action_mask"]))
+            o = self._obs[f"device_{i}"]
+            actions[f"device_{i}"] = int(policy(o["observation"], o["action_mask"]))
         self._obs, rewards, terms, truncs, infos = self.cell_env.step(actions)
         me = self._obs["device_0"]
         info = dict(infos["device_0"], action_mask=me["action_mask"].astype(bool))

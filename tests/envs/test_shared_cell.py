@@ -429,17 +429,3 @@ def test_box_observation_view_passes_the_api_test_and_carries_the_masks_in_infos
     _, rew, *_ = env.step({a: MID for a in env.agents})
     _, ref_rew, *_ = ref.step({a: MID for a in ref.agents})
     assert rew == ref_rew
-
-
-def test_background_devices_can_play_the_cell_baselines() -> None:
-    from splitgym.agents.cell_baselines import make_cell_baseline
-
-    env = gym.make("splitgym/SharedCell-v1", n_users=3, user=SMALL, background=["myopic", "neurosurgeon"])
-    inner = env.unwrapped
-    env.reset(seed=6)
-    cell = inner.cell_env  # type: ignore[attr-defined]
-    want_m = make_cell_baseline("myopic", cell)(cell)["device_1"]
-    want_n = make_cell_baseline("neurosurgeon", cell)(cell)["device_2"]
-    env.step(np.int64(MID))
-    executed = cell.last_outcome.split  # both choose feasible splits: executed as chosen
-    assert int(executed[1]) == want_m and int(executed[2]) == want_n
