@@ -43,6 +43,8 @@ class ProfileError(SplitGymError):
 
 
 def suggest(value: str, allowed: Iterable[str]) -> str:
-    """Return ``" (did you mean 'x'?)"`` for the closest allowed string, or ``""`` when none is close."""
-    close = difflib.get_close_matches(value, list(allowed), n=1, cutoff=0.6)
+    """Return ``" (did you mean 'x'?)"`` for the closest allowed string, or ``""`` when none is close.
+
+    Numeric choices (such as ``scs_hz``) are compared as their text."""
+    close = difflib.get_close_matches(str(value), [str(a) for a in allowed], n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
