@@ -72,12 +72,13 @@ class _Myopic:
         base = replace(req, snr_db=np.asarray(req.snr_est_db), edge_load=edge_load)
         out = np.full((n, e.num_layers + 1), -np.inf)
         masks = w.feasible[np.asarray(req.prompt_level)]
-        for k in w.runnable:
-            total = np.zeros(n)
-            for r in range(R):
-                one = replace(base, fading_r=np.full(n, r, dtype=np.int64))
-                total += w.evaluate(one, np.full(n, int(k))).reward
-            out[:, k] = np.where(masks[:, k], total / R, -np.inf)
+        # one broadcast evaluation over (split, fading realisation, device): (K, R, N)
+        ks = np.asarray(w.runnable, dtype=np.int64)
+        fading = np.arange(R, dtype=np.int64)[None, :, None]
+        one = replace(base, fading_r=np.broadcast_to(fading, (1, R, n)))
+        reward = w.evaluate(one, np.broadcast_to(ks[:, None, None], (ks.size, R, n))).reward
+        mean = np.asarray(reward).mean(axis=1)  # (K, N)
+        out[:, ks] = np.where(masks[:, ks], mean.T, -np.inf)
         return out
 
     def __call__(self, e: SharedCellParallelEnv) -> dict[str, int]:

@@ -497,7 +497,7 @@ class CellWorld:
         p_tx_dbm = 10.0 * np.log10(mean_mw)
         e_modem = w.energy.modem_j(latency, np.nan_to_num(first_radio), tx_slots, rx_slots, p_tx_dbm, radio)
         energy = e_soc + e_modem
-        energy_n = np.clip(energy * w._inv_2e_ref[level], 0.0, 1.0)
+        energy_n = np.clip(energy * w.energy_scale_per_j[level], 0.0, 1.0)
 
         def late(x: F, d: float) -> F:
             return np.asarray(np.clip((x - d) / d, 0.0, 1.0))

@@ -151,6 +151,12 @@ class DeviceSide:
         )
         self._inv_2e_ref = 0.5 / e_ref  # 1 / (2 E_ref) per prompt level, E_ref the device-only energy [1/J]
 
+    @property
+    def energy_scale_per_j(self) -> F:
+        """``1 / (2 E_ref)`` per prompt level [1/J], ``E_ref`` the device-only request's energy: the reward's
+        energy term is ``clip(E / (2 E_ref), 0, 1)``."""
+        return self._inv_2e_ref
+
 
 class SplitWorld(DeviceSide):
     """Tables and the one vectorised evaluation of a :class:`SplitConfig`."""

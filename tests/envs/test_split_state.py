@@ -293,3 +293,28 @@ def test_an_exhausted_arrival_trace_truncates_the_episode() -> None:
     assert env.step(MID)[3] is False
     obs, _, terminated, truncated, _ = env.step(MID)
     assert truncated and not terminated and np.isfinite(obs).all() and env.observation_space.contains(obs)
+
+
+def test_late_requests_keep_the_latency_features_at_one() -> None:
+    """TTFT and total over twice their deadlines saturate the observation's latency features at 1."""
+    env = FadingSplitV1Env(
+        "Pedestrian", **SMALL, state=("queue",), ttft_deadline_s=0.001, tbt_deadline_s=0.001
+    )
+    obs, _ = env.reset(seed=3)
+    H = env._cqi_h
+    for _ in range(4):
+        obs, *_ = env.step(MID)
+        assert obs in env.observation_space
+        assert obs[H + 1] == 1.0 and obs[H + 2] == 1.0
+
+
+def test_an_action_of_any_integer_type_is_the_same_action() -> None:
+    a = FadingSplitV1Env("Pedestrian", **SMALL, state=("queue",))
+    b = FadingSplitV1Env("Pedestrian", **SMALL, state=("queue",))
+    a.reset(seed=4)
+    b.reset(seed=4)
+    L = a.num_layers
+    for action in (np.int32(L), np.array(L - 1), np.uint8(MID)):
+        ra = a.step(action)
+        rb = b.step(int(action))
+        assert ra[1] == rb[1] and np.array_equal(ra[0], rb[0])

@@ -584,3 +584,59 @@ def test_request_process_constants_are_tr_38_901_umi_by_hand() -> None:
         math.exp(-move / 13.0)
     )
     assert p.noise_dbm == pytest.approx(-174.0 + 10.0 * math.log10(51 * 12 * 30e3) + 9.0, abs=1e-9)
+
+
+def test_a_total_deadline_binds_and_lateness_saturates_at_one() -> None:
+    """With a total deadline of 200 ms the total overrun binds; overruns past 100 % clip to 1."""
+    w = SplitWorld(small_config(deadline_s=0.2))
+    c = w.config
+    _, req = w.process.init(np.random.default_rng(5), 64)
+    base = w.lane_base(req)
+    tx_w = w.energy.radio.tx_w(req.tx_power_dbm)
+    total_binds = saturated = 0
+    for i in range(64):
+        lane = int(base[i] + w.slot_of[6])
+        x_d = 1.0 / (1.0 - float(req.device_load[i])) - 1.0
+        x_e = 1.0 / (1.0 - float(req.edge_load[i])) - 1.0
+        v = w.evaluate_lane(lane, 6, x_d, x_e, float(tx_w[i]))
+        ttft, tbt, total, lateness, outage = v[4], v[5], v[6], v[10], v[11]
+        if outage:
+            continue
+        terms = (ttft / c.ttft_deadline_s - 1.0, tbt / c.tbt_deadline_s - 1.0, total / 0.2 - 1.0)
+        assert lateness == pytest.approx(min(max(max(terms), 0.0), 1.0), abs=1e-12)
+        total_binds += int(0.0 < terms[2] < 1.0 and terms[2] == max(terms))
+        saturated += int(1.0 < max(terms) < 2.0)
+    assert total_binds >= 3 and saturated >= 3, (total_binds, saturated)
+
+
+def test_device_memory_of_a_split_by_hand() -> None:
+    """Weights of the device's layers (int4 with group scales: 4.5 bit) plus their KV cache at the
+    request's final context. Qwen2-0.5B: 24 layers, 2 KV heads of 64, so a token's K and V in fp16 take
+    2 x 2 x 64 x 2 B = 512 B per layer."""
+    from splitgym.envs.split.compute import ComputeTables
+
+    prompts = np.array([32, 100], dtype=np.int64)
+    comp = ComputeTables.build("qwen2-0.5b", "phone-sd8gen3", "a100-80gb", "int4", "float16", prompts, 16)
+    arch = comp.arch
+    assert arch.kv_bytes_per_token(2.0) == 512.0
+    for s, prompt in enumerate(prompts):
+        for k in (1, 3, 23):
+            weights = 4.5 / 8.0 * (arch.embedding_params + k * arch.params_per_layer)
+            assert comp.memory_bytes[s, k] == pytest.approx(weights + k * 512.0 * (prompt + 16), rel=1e-12)
+        assert comp.memory_bytes[s, 0] == 0.0
+    full = 4.5 / 8.0 * (arch.embedding_params + 24 * arch.params_per_layer + arch.head_params)
+    assert comp.memory_bytes[1, 24] == pytest.approx(full + 24 * 512.0 * 116, rel=1e-12)
+
+
+def test_default_quality_range_is_the_reference_cards_unigram_floor() -> None:
+    """Quality is ``-ppl/ppl_clean``-like: 0 at the clean model, ``1 - ppl_unigram/ppl_clean`` at the
+    unigram baseline (the reference model's card)."""
+    import json
+
+    from splitgym.profiles.llm import reference_path
+
+    card = json.loads((reference_path() / "model_card.json").read_text())
+    ratio = card["unigram_baseline"]["perplexity"] / card["held_out"]["perplexity"]
+    assert ratio > 1.0
+    w = world_for(small_config())
+    assert w.quality.quality_range == pytest.approx((1.0 - ratio, 0.0), rel=1e-12)

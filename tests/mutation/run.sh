@@ -6,6 +6,9 @@
 # population; "all" for every one) are run, then tests/mutation/report.py writes the report. Verdicts are
 # cached in build/mutation/mutants: a second run tests only the sampled mutants without one (an
 # interrupted run resumes); MUTATION_RETEST=1 tests the survivors again (after adding tests).
+# MUTATION_KEEP=<report mutants.csv> keeps that report's sample and runs only its survivors (mutmut's cache
+# is gone in a new checkout; killed mutants stay killed when tests are only added); MUTATION_REDRAW lists
+# fnmatch patterns of functions changed since, whose sampled mutants are drawn afresh.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 stage="$root/build/mutation"
@@ -26,10 +29,19 @@ export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 MPLBACKEND=Agg
 sample="${MUTATION_SAMPLE:-800}"
 flags=()
 [ -n "${MUTATION_RETEST:-}" ] && flags+=(--retest)
-if [ "$sample" = all ]; then "$py" "$root/tests/mutation/sample.py" --all "${flags[@]}"
+report=()
+if [ -n "${MUTATION_KEEP:-}" ]; then
+    # keep an earlier report's sample: only its survivors (and the redrawn mutants) run again
+    flags+=(--keep "$MUTATION_KEEP")
+    for pattern in ${MUTATION_REDRAW:-}; do flags+=(--redraw "$pattern"); done
+    report=(--previous "$MUTATION_KEEP")
+fi
+if [ -n "${MUTATION_KEEP:-}" ]; then "$py" "$root/tests/mutation/sample.py" "${flags[@]}"
+elif [ "$sample" = all ]; then "$py" "$root/tests/mutation/sample.py" --all "${flags[@]}"
 else "$py" "$root/tests/mutation/sample.py" --n "$sample" "${flags[@]}"; fi
 if [ -s pending.txt ]; then
     # shellcheck disable=SC2046
     "$root/.venv/bin/mutmut" run --max-children "${MUTATION_JOBS:-2}" $(cat pending.txt) || true
 fi
-"$py" "$root/tests/mutation/report.py" --stage "$stage" --out "$root/benchmarks/results/mutation"
+"$py" "$root/tests/mutation/report.py" --stage "$stage" --out "$root/benchmarks/results/mutation" \
+    ${report[@]+"${report[@]}"} ${MUTATION_NOTE:+--note "$MUTATION_NOTE"}
