@@ -200,21 +200,27 @@ def test_two_token_requests_have_tbt_total_minus_ttft() -> None:
     assert values[5] == pytest.approx(values[6] - values[4], rel=1e-12)
 
 
+def _lane_latencies(w: SplitWorld, seed: int, n: int = 64, split: int = 6) -> list[tuple[float, ...]]:
+    """``(ttft, tbt, total, lateness, outage)`` of ``n`` drawn requests at ``split`` by evaluate_lane."""
+    _, req = w.process.init(np.random.default_rng(seed), n)
+    base = w.lane_base(req)
+    tx_w = w.energy.radio.tx_w(req.tx_power_dbm)
+    out = []
+    for i in range(n):
+        x_d = 1.0 / (1.0 - float(req.device_load[i])) - 1.0
+        x_e = 1.0 / (1.0 - float(req.edge_load[i])) - 1.0
+        v = w.evaluate_lane(int(base[i] + w.slot_of[split]), split, x_d, x_e, float(tx_w[i]))
+        out.append((v[4], v[5], v[6], v[10], v[11]))
+    return out
+
+
 def test_tbt_and_lateness_of_evaluate_lane_by_hand() -> None:
     """With a 15 ms TBT deadline the TBT overrun is the binding one for most requests."""
     w = SplitWorld(small_config(tbt_deadline_s=0.015))
     c = w.config
     G = c.new_tokens
-    _, req = w.process.init(np.random.default_rng(3), 64)
-    base = w.lane_base(req)
-    tx_w = w.energy.radio.tx_w(req.tx_power_dbm)
     tbt_binds = 0
-    for i in range(64):
-        lane = int(base[i] + w.slot_of[6])
-        x_d = 1.0 / (1.0 - float(req.device_load[i])) - 1.0
-        x_e = 1.0 / (1.0 - float(req.edge_load[i])) - 1.0
-        v = w.evaluate_lane(lane, 6, x_d, x_e, float(tx_w[i]))
-        ttft, tbt, total, lateness, outage = v[4], v[5], v[6], v[10], v[11]
+    for ttft, tbt, total, lateness, outage in _lane_latencies(w, seed=3):
         if outage:
             assert lateness == 1.0
             continue
@@ -590,16 +596,8 @@ def test_a_total_deadline_binds_and_lateness_saturates_at_one() -> None:
     """With a total deadline of 200 ms the total overrun binds; overruns past 100 % clip to 1."""
     w = SplitWorld(small_config(deadline_s=0.2))
     c = w.config
-    _, req = w.process.init(np.random.default_rng(5), 64)
-    base = w.lane_base(req)
-    tx_w = w.energy.radio.tx_w(req.tx_power_dbm)
     total_binds = saturated = 0
-    for i in range(64):
-        lane = int(base[i] + w.slot_of[6])
-        x_d = 1.0 / (1.0 - float(req.device_load[i])) - 1.0
-        x_e = 1.0 / (1.0 - float(req.edge_load[i])) - 1.0
-        v = w.evaluate_lane(lane, 6, x_d, x_e, float(tx_w[i]))
-        ttft, tbt, total, lateness, outage = v[4], v[5], v[6], v[10], v[11]
+    for ttft, tbt, total, lateness, outage in _lane_latencies(w, seed=5):
         if outage:
             continue
         terms = (ttft / c.ttft_deadline_s - 1.0, tbt / c.tbt_deadline_s - 1.0, total / 0.2 - 1.0)

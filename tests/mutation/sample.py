@@ -75,7 +75,8 @@ def main() -> None:
             return any(fnmatch.fnmatchcase(n, p) for p in args.redraw)
 
         kept = [n for n in previous if not changed(n)]
-        lost = [n for n in kept if n not in set(names)]
+        present = set(names)
+        lost = [n for n in kept if n not in present]
         if lost:
             sys.exit(f"--keep: {len(lost)} kept mutants are not in the population (redraw them): {lost[:3]}")
         pool = [n for n in names if changed(n)]
